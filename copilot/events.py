@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "ErrorEvent",
     "Event",
     "Flag",
+    "Pong",
     "Ready",
     "Source",
     "Suggestion",
@@ -172,6 +173,13 @@ class AnnotationAck(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Pong(Event):
+    """Answer to the client's application-level ``ping`` (browsers run no websocket keepalive)."""
+
+    type: ClassVar[str] = "pong"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Ended(Event):
     type: ClassVar[str] = "ended"
     reason: str = "stop"
@@ -183,7 +191,7 @@ class Ended(Event):
 
 _REGISTRY: dict[str, type[Event]] = {
     cls.type: cls
-    for cls in (Ready, Transcript, Flag, Suggestion, ErrorEvent, AnnotationAck, Ended)
+    for cls in (Ready, Transcript, Flag, Suggestion, ErrorEvent, AnnotationAck, Pong, Ended)
 }
 
 

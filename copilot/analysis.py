@@ -1,0 +1,146 @@
+"""Transcripts → flags → suggested replies, for one call. Pure (models are injected).
+
+Flag rules:
+- A partial may raise a flag early (that is where the first-second latency comes from); the final
+  of the same utterance then confirms it, and if the claim type changed the flag is re-sent with
+  the *same* ``flag_id`` (clients replace by id, as they do transcripts by ``segment_id``).
+- One mention is flagged once: the key is (segment, competitor) — or (segment, objection type).
+- Every flag is logged; only the customer's (or an unknown speaker's) flags get a suggestion:
+  the rep naming a competitor needs no card.
+- A suggestion needs a retrieval hit above the confidence gate, and the same playbook section is
+  not suggested twice within the cooldown — no card beats a wrong or repeated one.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from copilot.events import Flag, Source, Suggestion, Transcript
+
+__all__ = ["CallAnalyzer", "FlagDecision"]
+
+
+class _Detector(Protocol):
+    def detect(self, text: str, speaker: str = "unknown") -> list[Any]: ...
+
+
+class _Retriever(Protocol):
+    def search(self, query: str, *, competitor_id: str | None = None,
+               claim_type: str | None = None, context: Sequence[str] = (),
+               k: int = 3) -> list[Any]: ...
+
+
+Composer = Callable[[Any, Sequence[Any], str], tuple[str, Sequence[Source]]]
+
+
+@dataclass(frozen=True)
+class FlagDecision:
+    flag: Flag
+    detection: Any
+    needs_suggestion: bool
+
+
+class CallAnalyzer:
+    def __init__(
+        self,
+        detector: _Detector,
+        retriever: _Retriever | None,
+        composer: Composer | None,
+        *,
+        playbook_version: str,
+        cooldown: Any = None,
+        partial_min_confidence: float = 0.8,
+        context_turns: int = 2,
+    ) -> None:
+        self._detector = detector
+        self._retriever = retriever
+        self._composer = composer
+        self._version = playbook_version
+        self._cooldown = cooldown
+        self._partial_min = partial_min_confidence
+        self._flags: dict[tuple[str, str], Flag] = {}
+        self._suggested_for: dict[str, str] = {}  # flag_id → section id of its suggestion
+        self._context: deque[str] = deque(maxlen=context_turns)
+        self._n = 0
+
+    @property
+    def flag_count(self) -> int:
+        return len(self._flags)
+
+    def on_transcript(self, t: Transcript) -> list[FlagDecision]:
+        """Flags to send for this transcript (new ones, or ones whose claim type changed)."""
+        if not t.text:
+            return []
+        out: list[FlagDecision] = []
+        for d in self._detector.detect(t.text, t.speaker):
+            if not t.final and d.confidence < self._partial_min:
+                continue
+            key = (t.segment_id, d.competitor_id or f"objection:{d.claim_type}")
+            # mention time: proportional to its character offset within the utterance
+            span = max(t.end - t.start, 0.0)
+            n = max(len(t.text), 1)
+            start = t.start + span * d.char_start / n
+            end = t.start + span * d.char_end / n
+            old = self._flags.get(key)
+            if old is not None:
+                if old.claim_type == d.claim_type or not t.final:
+                    continue
+                flag = replace(old, claim_type=d.claim_type, evidence=d.evidence,
+                               utterance=t.text, confidence=round(d.confidence, 3),
+                               from_partial=False)
+            else:
+                self._n += 1
+                flag = Flag(
+                    flag_id=f"{t.segment_id}/f{self._n}",
+                    kind=d.kind,
+                    competitor=d.competitor_id,
+                    competitor_name=d.competitor_name,
+                    claim_type=d.claim_type,
+                    evidence=d.evidence,
+                    utterance=t.text,
+                    speaker=t.speaker,
+                    segment_id=t.segment_id,
+                    start=round(start, 3),
+                    end=round(end, 3),
+                    confidence=round(d.confidence, 3),
+                    from_partial=not t.final,
+                )
+            self._flags[key] = flag
+            out.append(FlagDecision(flag, d, needs_suggestion=t.speaker != "rep"))
+        if t.final:
+            self._context.append(t.text)
+        return out
+
+    def suggest(self, decision: FlagDecision, now_audio_s: float) -> Suggestion | None:
+        """The suggested reply for a flag, or None (gate, cooldown, rep speech, no composer)."""
+        if not decision.needs_suggestion or self._retriever is None or self._composer is None:
+            return None
+        flag = decision.flag
+        context = [c for c in self._context if c != flag.utterance]
+        hits = self._retriever.search(
+            flag.utterance, competitor_id=flag.competitor, claim_type=flag.claim_type,
+            context=context, k=3,
+        )
+        if self._suggested_for.get(flag.flag_id) == (hits[0].section.id if hits else None):
+            return None  # re-sent flag, same answer: nothing new to show
+        if self._cooldown is not None:
+            hits = [h for h in hits if self._cooldown.ready(h.section.id, now_audio_s)]
+        if not hits:
+            return None
+        text, sources = self._composer(decision.detection, hits, self._version)
+        if not text:
+            return None
+        if self._cooldown is not None:
+            self._cooldown.mark(hits[0].section.id, now_audio_s)
+        self._suggested_for[flag.flag_id] = hits[0].section.id
+        return Suggestion(
+            suggestion_id=f"{flag.flag_id}/s{len(self._suggested_for)}",
+            flag_id=flag.flag_id,
+            text=text,
+            sources=tuple(sources),
+            composer="extractive",
+            score=round(float(hits[0].score), 3),
+        )

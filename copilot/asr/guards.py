@@ -1,0 +1,89 @@
+"""Text-level guards against Whisper's known failure modes. Pure.
+
+- Repetition loops (BUGS S02): an n-gram repeated three or more times in a row is cut back to one
+  occurrence, and the decoder is asked to retry warmer before that.
+- Text invented on non-speech (BUGS S01): Whisper's stock outro phrases on a segment with a high
+  no-speech probability or a low log-probability are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+__all__ = ["collapse_repeats", "compression_ratio", "has_loop", "is_hallucination"]
+
+_WORD = re.compile(r"\S+")
+
+# Phrases Whisper emits on silence/music (seen in WhisperLive#246, vexa#617 and many others).
+_STOCK = {
+    "thank you",
+    "thank you.",
+    "thanks for watching",
+    "thanks for watching!",
+    "thank you for watching",
+    "please subscribe",
+    "bye",
+    "bye.",
+    "you",
+    "so",
+    "okay",
+    "the end",
+    "subtitles by the amara.org community",
+}
+
+
+def compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / max(1, len(zlib.compress(data)))
+
+
+def _norm(w: str) -> str:
+    return re.sub(r"[^\w']", "", w.lower())
+
+
+def has_loop(text: str, min_repeats: int = 3, max_n: int = 8) -> bool:
+    words = [_norm(w) for w in _WORD.findall(text)]
+    return _find_loop(words, min_repeats, max_n) is not None
+
+
+def _find_loop(words: list[str], min_repeats: int, max_n: int) -> tuple[int, int] | None:
+    for n in range(1, max_n + 1):
+        for i in range(0, len(words) - n * min_repeats + 1):
+            gram = words[i : i + n]
+            if not any(gram):
+                continue
+            reps = 1
+            while words[i + reps * n : i + (reps + 1) * n] == gram:
+                reps += 1
+            if reps >= min_repeats:
+                return i, n
+    return None
+
+
+def collapse_repeats(text: str, min_repeats: int = 3, max_n: int = 8) -> str:
+    """Keep one copy of any n-gram repeated ``min_repeats``+ times in a row."""
+    tokens = _WORD.findall(text)
+    while True:
+        words = [_norm(w) for w in tokens]
+        found = _find_loop(words, min_repeats, max_n)
+        if found is None:
+            return " ".join(tokens)
+        i, n = found
+        j = i + n
+        while [_norm(w) for w in tokens[j : j + n]] == words[i : i + n]:
+            j += n
+        tokens = tokens[: i + n] + tokens[j:]
+
+
+def is_hallucination(text: str, no_speech_prob: float, avg_logprob: float) -> bool:
+    """True when the text should not be published at all."""
+    t = text.strip().lower()
+    if not t:
+        return True
+    # Whisper's own rule (openai/whisper transcribe.py): silent when both are true.
+    if no_speech_prob > 0.6 and avg_logprob < -1.0:
+        return True
+    if t in _STOCK and (no_speech_prob > 0.3 or avg_logprob < -0.7):
+        return True
+    return False

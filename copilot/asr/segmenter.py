@@ -1,0 +1,155 @@
+"""VAD-bounded utterance segmentation with partial and final decode requests. Pure.
+
+Policy (measured in docs/streaming.md): audio becomes an *utterance* when Silero's speech
+probability crosses ``threshold``; it ends after ``min_silence_ms`` below ``threshold - 0.15``
+(Silero's own hysteresis). While an utterance grows, a *partial* decode of the whole utterance so
+far is requested every ``partial_interval_s`` of new audio; when it ends, one *final* decode.
+Utterances longer than ``max_utterance_s`` are cut at the least speech-like window of their last
+seconds, so the recogniser's buffer stays bounded however long someone talks (BUGS S08). Audio
+outside utterances is dropped: silence and line noise never reach the decoder (BUGS S01, S16), and
+``speech_pad_ms`` of pre-roll keeps a soft first word (BUGS S15).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from copilot.asr.vad import WINDOW
+
+__all__ = ["DecodeRequest", "SegmenterOptions", "UtteranceSegmenter"]
+
+RATE = 16000
+
+
+@dataclass(frozen=True)
+class SegmenterOptions:
+    threshold: float = 0.5
+    min_silence_ms: int = 500
+    speech_pad_ms: int = 300
+    partial_interval_s: float = 0.6
+    max_utterance_s: float = 15.0
+    #: utterances shorter than this (after padding) are noise bursts, not words
+    min_utterance_s: float = 0.25
+
+
+@dataclass(frozen=True)
+class DecodeRequest:
+    """Decode ``audio`` (16 kHz float32) of utterance ``index``; ``final`` closes the utterance."""
+
+    index: int
+    start: float  # audio seconds of the first sample
+    end: float
+    audio: np.ndarray
+    final: bool
+
+
+class UtteranceSegmenter:
+    """Feed samples with their per-window speech probabilities; collect decode requests."""
+
+    def __init__(self, options: SegmenterOptions | None = None) -> None:
+        self.o = options or SegmenterOptions()
+        self._neg = max(self.o.threshold - 0.15, 0.05)
+        pad_windows = max(1, int(self.o.speech_pad_ms * RATE / 1000 / WINDOW))
+        self._preroll: deque[np.ndarray] = deque(maxlen=pad_windows)
+        self._windows: list[np.ndarray] = []  # current utterance, window by window
+        self._probs: list[float] = []
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._t = 0  # windows consumed so far
+        self._utt_start = 0  # window index where the current utterance's audio begins
+        self._in_speech = False
+        self._silence = 0
+        self._since_partial = 0
+        self._index = 0
+        self.requests: list[DecodeRequest] = []
+
+    @property
+    def in_speech(self) -> bool:
+        return self._in_speech
+
+    @property
+    def buffered_seconds(self) -> float:
+        return len(self._windows) * WINDOW / RATE
+
+    def feed(self, samples: np.ndarray, probs: np.ndarray) -> None:
+        """``probs`` holds one probability per complete window of the concatenated stream."""
+        buf = np.concatenate([self._pending, samples]) if self._pending.size else samples
+        n = len(probs)
+        wins = buf[: n * WINDOW].reshape(n, WINDOW) if n else ()
+        self._pending = buf[n * WINDOW :].copy()
+        for win, p in zip(wins, probs, strict=True):
+            self._step(win, float(p))
+
+    def _step(self, win: np.ndarray, p: float) -> None:
+        o = self.o
+        if not self._in_speech:
+            if p >= o.threshold:
+                self._in_speech = True
+                self._silence = 0
+                self._since_partial = 0
+                self._windows = list(self._preroll)
+                self._probs = [0.0] * len(self._windows)
+                self._utt_start = self._t - len(self._windows)
+                self._preroll.clear()
+            else:
+                self._preroll.append(win)
+                self._t += 1
+                return
+        self._windows.append(win)
+        self._probs.append(p)
+        self._t += 1
+        self._since_partial += 1
+        self._silence = self._silence + 1 if p < self._neg else 0
+        silence_s = self._silence * WINDOW / RATE
+        if silence_s * 1000 >= o.min_silence_ms:
+            # keep speech_pad of the trailing silence, return the rest to the pre-roll
+            keep = len(self._windows) - self._silence + (self._preroll.maxlen or 0)
+            self._finish(min(keep, len(self._windows)))
+            return
+        if self.buffered_seconds >= o.max_utterance_s:
+            self._cut_long()
+            return
+        if self._since_partial * WINDOW / RATE >= o.partial_interval_s and self._silence == 0:
+            self._since_partial = 0
+            self._emit(len(self._windows), final=False)
+
+    def _emit(self, n_windows: int, final: bool) -> None:
+        audio = np.concatenate(self._windows[:n_windows]) if n_windows else np.zeros(0, np.float32)
+        start = self._utt_start * WINDOW / RATE
+        self.requests.append(
+            DecodeRequest(self._index, start, start + len(audio) / RATE, audio, final)
+        )
+
+    def _finish(self, n_windows: int) -> None:
+        speech = sum(1 for p in self._probs[:n_windows] if p >= self.o.threshold)
+        if speech * WINDOW / RATE >= self.o.min_utterance_s:
+            self._emit(n_windows, final=True)
+            self._index += 1
+        self._in_speech = False
+        self._preroll.clear()
+        for w in self._windows[n_windows:][-self._preroll.maxlen :]:
+            self._preroll.append(w)
+        self._windows, self._probs = [], []
+
+    def _cut_long(self) -> None:
+        # cut where speech is least likely in the last third, so a word is rarely split
+        n = len(self._windows)
+        lo = n * 2 // 3
+        cut = lo + int(np.argmin(self._probs[lo:])) + 1
+        rest_w, rest_p = self._windows[cut:], self._probs[cut:]
+        self._emit(cut, final=True)
+        self._index += 1
+        self._utt_start += cut
+        self._windows, self._probs = rest_w, rest_p
+        self._since_partial = len(rest_w)
+
+    def end(self) -> None:
+        """End of stream: whatever is buffered becomes a final (BUGS S13)."""
+        if self._pending.size and self._in_speech:
+            self._windows.append(self._pending)
+            self._probs.append(self.o.threshold)
+            self._pending = np.zeros(0, dtype=np.float32)
+        if self._in_speech:
+            self._finish(len(self._windows))

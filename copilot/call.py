@@ -1,0 +1,259 @@
+"""One live call: the async shell around the pure stages (audio → ASR → analysis → events).
+
+Tasks (all owned here, cancelled by :meth:`LiveCall.close`):
+- ``feed``: drains the audio queue, runs the VAD off the loop, feeds each channel's segmenter;
+- one ``decode`` task per channel: runs Whisper in the engine's pool, publishes transcripts;
+- ``analysis``: transcripts → flags → suggestions (embedding + retrieval in the analysis pool).
+
+Events are stamped with ``seq`` and written to the store *before* they are sent (``emit``). A
+call survives its websocket: when the connection drops without ``stop``, the call keeps its state
+for ``resume_grace_s`` so the client can reconnect with the same call id and resume from
+``Ready.resumed_from`` (BUGS S12); after that it is flushed and closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+import numpy as np
+
+from copilot.analysis import CallAnalyzer
+from copilot.asr.streaming import ChannelTranscriber
+from copilot.asr.vad import VadStream
+from copilot.audio.formats import FormatSniffer, decode_frame
+from copilot.audio.resample import StreamResampler
+from copilot.engine import Engine
+from copilot.errors import AudioFormatError
+from copilot.events import Ended, ErrorEvent, Event, Ready, Suggestion, Transcript
+from copilot.protocol import Start
+
+__all__ = ["LiveCall"]
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[[str], Awaitable[None]]
+
+
+class LiveCall:
+    def __init__(self, engine: Engine, call_id: str, start: Start) -> None:
+        from copilot.retrieve.cooldown import Cooldown
+        from copilot.suggest.extractive import compose_extractive
+
+        self.engine = engine
+        self.call_id = call_id
+        self.start_msg = start
+        self.fmt = start.format
+        self._resampler = StreamResampler(self.fmt.sample_rate, self.fmt.channels)
+        self._sniffer = FormatSniffer(self.fmt)
+        opts = engine.segmenter_options()
+        self.channels = [
+            ChannelTranscriber(spk, VadStream(engine.vad), opts) for spk in start.speakers
+        ]
+        self._wake = [asyncio.Event() for _ in self.channels]
+        self.analyzer = CallAnalyzer(
+            engine.detector,  # type: ignore[arg-type]
+            engine.retriever,  # type: ignore[arg-type]
+            compose_extractive,
+            playbook_version=engine.playbooks.version,
+            cooldown=Cooldown(engine.settings.retrieval.cooldown_s),
+        )
+        self._audio_q: asyncio.Queue[list[np.ndarray] | None] = asyncio.Queue(maxsize=256)
+        self._analysis_q: asyncio.Queue[Transcript | None] = asyncio.Queue()
+        self._send: Sender | None = None
+        self._emit_lock = asyncio.Lock()
+        self._seq = 0
+        self.received_s = 0.0  # audio seconds received, at the declared rate
+        self._arrivals: deque[tuple[float, float]] = deque()  # (audio seconds, wall time)
+        self.counts = {"segments": 0, "flags": 0, "suggestions": 0}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._input_closed = False
+        self.finished = asyncio.Event()
+        self._grace: asyncio.TimerHandle | None = None
+
+    # lifecycle --------------------------------------------------------------------------
+    async def open(self, send: Sender) -> None:
+        loop = asyncio.get_running_loop()
+        st = self.start_msg
+        await loop.run_in_executor(self.engine.store_pool, lambda: self.engine.store.open_call(
+            self.call_id, rep=st.rep, account=st.account, encoding=self.fmt.encoding,
+            sample_rate=self.fmt.sample_rate, channels=self.fmt.channels,
+            speakers=list(st.speakers), playbook_version=self.engine.playbooks.version))
+        self._seq = await loop.run_in_executor(
+            self.engine.store_pool, self.engine.store.last_seq, self.call_id)
+        self._feed_task = asyncio.create_task(self._feed_loop(), name=f"{self.call_id}:feed")
+        self._decode_tasks = [
+            asyncio.create_task(self._decode_loop(i), name=f"{self.call_id}:decode{i}")
+            for i in range(len(self.channels))
+        ]
+        self._analysis_task = asyncio.create_task(
+            self._analysis_loop(), name=f"{self.call_id}:analysis")
+        self._tasks = [self._feed_task, *self._decode_tasks, self._analysis_task]
+        await self.attach(send)
+
+    async def attach(self, send: Sender) -> None:
+        """(Re)connect a client; it is told how much audio the server already has."""
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        self._send = send
+        await self.emit(Ready(
+            encoding=self.fmt.encoding, sample_rate=self.fmt.sample_rate,
+            channels=self.fmt.channels, speakers=self.start_msg.speakers,
+            resumed_from=round(self.received_s, 4), playbook_version=self.engine.playbooks.version,
+        ), persist=False)
+
+    def detach(self, grace_s: float, on_expire: Callable[[], None]) -> None:
+        self._send = None
+        self._grace = asyncio.get_running_loop().call_later(grace_s, on_expire)
+
+    async def stop(self, reason: str = "stop") -> None:
+        """End of input: flush every stage so the last words get a final (BUGS S13)."""
+        if not self._input_closed:
+            self._input_closed = True
+            await self._audio_q.put(None)
+        # drain stage by stage, so every final reaches analysis before analysis ends
+        await asyncio.gather(self._feed_task, return_exceptions=True)
+        await asyncio.gather(*self._decode_tasks, return_exceptions=True)
+        if not self._analysis_task.done():
+            self._analysis_q.put_nowait(None)
+        await asyncio.gather(self._analysis_task, return_exceptions=True)
+        if not self.finished.is_set():
+            await self.emit(Ended(reason=reason, audio_seconds=round(self.received_s, 3),
+                                  **self.counts))
+            await asyncio.get_running_loop().run_in_executor(
+                self.engine.store_pool, lambda: self.engine.store.close_call(
+                    self.call_id, audio_seconds=self.received_s))
+            self.finished.set()
+
+    async def close(self) -> None:
+        """Hard stop (server shutdown): cancel the tasks without flushing."""
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.finished.set()
+
+    # input ------------------------------------------------------------------------------
+    async def push_audio(self, data: bytes) -> None:
+        """Validate and queue one audio frame. Raises AudioFormatError (frame dropped, call goes on)."""
+        if self._input_closed:
+            raise AudioFormatError("audio after stop is ignored")
+        frame = decode_frame(self.fmt, data)
+        self._sniffer.feed(data, frame)
+        per_channel = self._resampler.process(frame)
+        self.received_s += len(frame) / self.fmt.sample_rate
+        now = time.time()
+        self._arrivals.append((self.received_s, now))
+        while len(self._arrivals) > 2 and self._arrivals[0][0] < self.received_s - 120:
+            self._arrivals.popleft()
+        await self._audio_q.put(per_channel)  # full queue → we stop reading → TCP backpressure
+
+    def arrival_wall(self, audio_s: float) -> float | None:
+        for a, wall in self._arrivals:
+            if a >= audio_s - 1e-6:
+                return wall
+        return None
+
+    # output -----------------------------------------------------------------------------
+    async def emit(self, event: Event, persist: bool = True) -> Event:
+        async with self._emit_lock:
+            self._seq += 1
+            ev = event.stamped(call_id=self.call_id, seq=self._seq, ts=time.time())
+            if persist:
+                await asyncio.get_running_loop().run_in_executor(
+                    self.engine.store_pool, self.engine.store.append, ev)
+            send = self._send
+            if send is not None:
+                try:
+                    await send(ev.to_json())
+                except Exception:  # noqa: BLE001 - a dead socket must not stop the pipeline
+                    log.debug("send failed for call %s; event kept in the store", self.call_id)
+            return ev
+
+    async def error(self, code: str, message: str, fatal: bool = False) -> None:
+        await self.emit(ErrorEvent(code=code, message=message, fatal=fatal), persist=False)
+
+    # tasks ------------------------------------------------------------------------------
+    async def _feed_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        done = False
+        while not done:
+            items = [await self._audio_q.get()]
+            while not self._audio_q.empty():
+                items.append(self._audio_q.get_nowait())
+            if items[-1] is None:
+                done = True
+                items.pop()
+                items.append(self._resampler.flush())
+            if not items:
+                continue
+            chunks = [np.concatenate([it[c] for it in items]) for c in range(len(self.channels))]
+            probs = await loop.run_in_executor(None, self._speech_probs, chunks)
+            for i, (ch, x, p) in enumerate(zip(self.channels, chunks, probs, strict=True)):
+                ch.feed(x, p)
+                self._wake[i].set()
+        for i, ch in enumerate(self.channels):
+            ch.end()
+            self._wake[i].set()
+
+    def _speech_probs(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
+        return [ch.speech_probs(x) for ch, x in zip(self.channels, chunks, strict=True)]
+
+    async def _decode_loop(self, i: int) -> None:
+        ch, wake = self.channels[i], self._wake[i]
+        loop = asyncio.get_running_loop()
+        while True:
+            req = ch.next_request()
+            if req is None:
+                if ch.ended:
+                    break
+                await wake.wait()
+                wake.clear()
+                continue
+            result = await loop.run_in_executor(
+                self.engine.decode_pool, self.engine.decoder.decode, req.audio)
+            ev = ch.on_result(req, result)
+            if ev is None:
+                continue
+            ev = replace(ev, audio_received=round(self.received_s, 3))
+            if ev.final:
+                self.counts["segments"] += 1
+            await self.emit(ev)
+            self._analysis_q.put_nowait(ev)
+
+    async def _analysis_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        pool = self.engine.analysis_pool
+        done = False
+        while not done:
+            batch = [await self._analysis_q.get()]
+            while not self._analysis_q.empty():
+                batch.append(self._analysis_q.get_nowait())
+            if batch[-1] is None:
+                done = True
+                batch.pop()
+            # when analysis falls behind, only the newest partial of a segment matters
+            latest = {t.segment_id: k for k, t in enumerate(batch) if t is not None}
+            for k, t in enumerate(batch):
+                if t is None or (not t.final and latest[t.segment_id] != k):
+                    continue
+                for decision in await loop.run_in_executor(pool, self.analyzer.on_transcript, t):
+                    flag = replace(decision.flag, audio_received=round(self.received_s, 3))
+                    await self.emit(flag)
+                    self.counts["flags"] += 1
+                    sugg = await loop.run_in_executor(
+                        pool, self.analyzer.suggest, decision, self.received_s)
+                    if sugg is not None:
+                        await self._emit_suggestion(sugg, flag.end)
+
+    async def _emit_suggestion(self, sugg: Suggestion, trigger_end: float) -> None:
+        arrived = self.arrival_wall(trigger_end)
+        latency = time.time() - arrived if arrived is not None else 0.0
+        self.counts["suggestions"] += 1
+        await self.emit(replace(sugg, latency_s=round(latency, 3),
+                                audio_received=round(self.received_s, 3)))
+
