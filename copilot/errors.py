@@ -5,6 +5,7 @@ Hierarchy::
     CopilotError
     ├── ConfigError            bad configuration (file, env var, CLI flag)
     ├── PlaybookError          a playbook file that does not validate (carries file and line)
+    ├── CaseError              an eval dataset case that cannot be loaded (carries case id, file)
     ├── ProtocolError          a client frame we cannot accept (bad JSON, unknown type, …)
     │   ├── AudioFormatError   audio that does not fit its declared format
     │   └── MessageTooLarge    a frame over the configured size limit
@@ -13,6 +14,7 @@ Hierarchy::
     └── BackendError           a model, store or LLM failed; ``retryable`` says if retrying may help
         ├── AsrError
         ├── LlmError
+        │   └── LlmDeclined  the model answered NO_ANSWER / an ungrounded reply
         └── StoreError
 
 Each error has a stable ``code`` that appears on the wire (``error`` events) and in CLI messages;
@@ -28,8 +30,10 @@ __all__ = [
     "AudioFormatError",
     "AuthError",
     "BackendError",
+    "CaseError",
     "ConfigError",
     "CopilotError",
+    "LlmDeclined",
     "LlmError",
     "MessageTooLarge",
     "PlaybookError",
@@ -71,6 +75,24 @@ class PlaybookError(CopilotError):
         self.reason = message
 
 
+class CaseError(CopilotError):
+    """An eval dataset case (manifest entry, label or reference file) that cannot be loaded.
+
+    The dataset loader collects these and goes on with the other cases.
+    """
+
+    code = "bad_case"
+
+    def __init__(self, message: str, *, case_id: str | None = None,
+                 file: str | Path | None = None) -> None:
+        prefix = f"case {case_id!r}: " if case_id else ""
+        where = f" ({file})" if file is not None else ""
+        super().__init__(prefix + message + where)
+        self.case_id = case_id
+        self.file = str(file) if file is not None else None
+        self.reason = message
+
+
 class ProtocolError(CopilotError):
     """A client frame we cannot accept. The call goes on; nothing received is dropped."""
 
@@ -108,6 +130,21 @@ class AsrError(BackendError):
 
 class LlmError(BackendError):
     code = "llm_failed"
+
+
+class LlmDeclined(LlmError):
+    """The model answered, but not with a reply we may show; the extractive reply stands.
+
+    ``reason``: ``no_answer`` (it said the sources do not cover the claim), ``ungrounded`` (it
+    introduced a number absent from the sources) or ``empty``. Not retryable: the same prompt
+    would most likely get the same answer.
+    """
+
+    code = "llm_declined"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, retryable=False)
+        self.reason = reason
 
 
 class StoreError(BackendError):
