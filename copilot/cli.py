@@ -37,7 +37,8 @@ def _setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("websockets", "sentence_transformers", "faster_whisper", "httpx", "urllib3"):
+    for noisy in ("websockets", "sentence_transformers", "faster_whisper", "httpx", "urllib3",
+                  "faiss", "faiss.loader", "bm25s", "transformers", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -186,6 +187,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # model loading progress bars are noise in a server log
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TQDM_DISABLE", "1")
     args = _parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:

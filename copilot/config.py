@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -44,15 +44,17 @@ class AsrSettings(BaseModel):
     #: silence that ends an utterance (endpointing window)
     min_silence_ms: int = 500
     #: audio kept before detected speech, so a soft first word survives (BUGS S15)
-    speech_pad_ms: int = 300
+    speech_pad_ms: int = 400
     #: re-decode an utterance in progress at most this often, for partials
     partial_interval_s: float = 0.6
     #: an utterance longer than this is cut and finalised (bounded buffer, BUGS S08)
     max_utterance_s: float = 15.0
     #: minimum encoder context; Whisper loops on very short padded input (see docs/streaming.md)
     min_context_s: float = 8.0
-    #: bias decoding towards competitor names (hotwords)
-    hotwords: bool = False
+    #: bias decoding towards competitor names (a prompt sentence; see docs/streaming.md)
+    hotwords: bool = True
+    #: our own product's name, said in the hotword prompt so it is spelled right too
+    own_product: str = "Beacon Search"
 
 
 class RetrievalSettings(BaseModel):

@@ -62,8 +62,7 @@ class Engine:
 
         t = time.perf_counter()
         decoder = WhisperDecoder(settings.asr)
-        names = [n for c in playbooks.competitors for n in (c.name, *c.products)]
-        decoder.set_hotwords(names)
+        decoder.set_hotwords([c.name for c in playbooks.competitors], settings.asr.own_product)
         vad = SileroVad()
         timings["asr"] = time.perf_counter() - t
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -29,6 +30,10 @@ __all__ = ["CopilotServer"]
 log = logging.getLogger(__name__)
 
 CALL_PREFIX = "/v1/calls/"
+WEB_DIR = Path(__file__).parent / "web"
+_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+          ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml",
+          ".json": "application/json"}
 #: the websocket layer's own hard limit; frames between our limit and this get an error event
 _WS_HARD_LIMIT = 4 * 1024 * 1024
 
@@ -40,6 +45,11 @@ class CopilotServer:
     calls: dict[str, LiveCall] = field(default_factory=dict)
     _server: Server | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
+    #: the widget's static files, read once at start-up (no file I/O per request)
+    _assets: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._assets = _load_assets(WEB_DIR)
 
     async def start(self, host: str, port: int) -> Server:
         self._server = await serve(
@@ -73,6 +83,18 @@ class CopilotServer:
             return connection.respond(HTTPStatus.OK, "OK\n")
         if path.startswith(CALL_PREFIX):
             return None
+        if path == "/":
+            path = "/index.html"
+        asset = self._assets.get(path.lstrip("/"))
+        if asset is not None and "upgrade" not in request.headers.get("Connection", "").lower():
+            body, content_type = asset
+            resp = connection.respond(HTTPStatus.OK, "")
+            resp.headers = Headers([(k, v) for k, v in resp.headers.raw_items()
+                                    if k.lower() not in ("content-type", "content-length")])
+            resp.headers["Content-Type"] = content_type
+            resp.headers["Content-Length"] = str(len(body))
+            resp.headers["Cache-Control"] = "no-cache"
+            return Response(resp.status_code, resp.reason_phrase, resp.headers, body)
         return _plain(connection, HTTPStatus.NOT_FOUND, f"no such endpoint: {path}\n")
 
     # websocket --------------------------------------------------------------------------
@@ -180,6 +202,15 @@ class CopilotServer:
             await ws.send(event.to_json())
         except ConnectionClosed:
             pass
+
+
+def _load_assets(root: Path) -> dict[str, tuple[bytes, str]]:
+    if not root.is_dir():
+        return {}
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), _TYPES.get(p.suffix, "application/octet-stream"))
+        for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in _TYPES
+    }
 
 
 def _plain(connection: ServerConnection, status: HTTPStatus, text: str) -> Response:

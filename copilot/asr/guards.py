@@ -1,7 +1,10 @@
 """Text-level guards against Whisper's known failure modes. Pure.
 
 - Repetition loops (BUGS S02): an n-gram repeated three or more times in a row is cut back to one
-  occurrence, and the decoder is asked to retry warmer before that.
+  occurrence, and the decoder is asked to retry warmer before that. A phrase of four or more
+  words said twice in a row is also cut: on short padded input tiny.en likes to emit the whole
+  utterance twice ("And so my fellow Americans. And so my fellow Americans."), while people
+  almost never repeat a four-word phrase back to back.
 - Text invented on non-speech (BUGS S01): Whisper's stock outro phrases on a segment with a high
   no-speech probability or a low log-probability are dropped.
 """
@@ -47,16 +50,22 @@ def has_loop(text: str, min_repeats: int = 3, max_n: int = 8) -> bool:
     return _find_loop(words, min_repeats, max_n) is not None
 
 
+_LONG_PHRASE = 4  # words; phrases this long count as looping after two copies
+
+
 def _find_loop(words: list[str], min_repeats: int, max_n: int) -> tuple[int, int] | None:
-    for n in range(1, max_n + 1):
-        for i in range(0, len(words) - n * min_repeats + 1):
+    for n in range(max(max_n, 2 * _LONG_PHRASE), 0, -1):
+        need = 2 if n >= _LONG_PHRASE else min_repeats
+        if n > max_n and need > 2:
+            continue
+        for i in range(0, len(words) - n * need + 1):
             gram = words[i : i + n]
             if not any(gram):
                 continue
             reps = 1
             while words[i + reps * n : i + (reps + 1) * n] == gram:
                 reps += 1
-            if reps >= min_repeats:
+            if reps >= need:
                 return i, n
     return None
 

@@ -28,7 +28,7 @@ RATE = 16000
 class SegmenterOptions:
     threshold: float = 0.5
     min_silence_ms: int = 500
-    speech_pad_ms: int = 300
+    speech_pad_ms: int = 400
     partial_interval_s: float = 0.6
     max_utterance_s: float = 15.0
     #: utterances shorter than this (after padding) are noise bursts, not words

@@ -81,10 +81,19 @@ class WhisperDecoder:
         self._fe_lock = threading.Lock()
         self._hotword_tokens: list[int] = []
 
-    def set_hotwords(self, words: list[str]) -> None:
-        """Names to bias decoding towards (``<|startofprev|>`` prompt, as faster-whisper does)."""
-        text = " " + ", ".join(words) + "."
-        self._hotword_tokens = self._tok.encode(text)[:60] if words else []
+    def set_hotwords(self, words: list[str], own_product: str = "") -> None:
+        """Names to bias decoding towards, as a ``<|startofprev|>`` prompt.
+
+        Written as one plain sentence: a bare comma list made tiny.en title-case and
+        comma-split the following speech ("Faster, Results, and Better, Typo Handling").
+        """
+        if not words:
+            self._hotword_tokens = []
+            return
+        names = ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]
+        ours = f" {own_product}" if own_product else " us"
+        text = f" We compared{ours} with {names}."
+        self._hotword_tokens = self._tok.encode(text)[:80]
 
     def _prompt(self, prev_text: str = "") -> list[int]:
         prompt: list[int] = []
