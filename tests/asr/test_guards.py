@@ -1,0 +1,25 @@
+from copilot.asr.guards import collapse_repeats, compression_ratio, has_loop, is_hallucination
+
+
+def test_loops_are_collapsed_to_one_copy():
+    assert collapse_repeats("and asked and asked and asked and asked") == "and asked"
+    assert collapse_repeats("the price the price the price is high") == "the price is high"
+    assert collapse_repeats("And so my fellow Americans. And so my fellow Americans.") == (
+        "And so my fellow Americans.")
+
+
+def test_spoken_repetition_below_the_threshold_is_kept():
+    assert collapse_repeats("we want we want more") == "we want we want more"
+    assert collapse_repeats("no no I said no") == "no no I said no"
+    assert not has_loop("ask what you can do for your country")
+
+
+def test_compression_ratio_sees_repetition():
+    assert compression_ratio("hello " * 40) > 2.4 > compression_ratio("a normal sentence here")
+
+
+def test_stock_outro_on_silence_is_dropped_but_real_thanks_kept():
+    assert is_hallucination("Thank you.", no_speech_prob=0.5, avg_logprob=-0.4)
+    assert is_hallucination("anything at all", no_speech_prob=0.8, avg_logprob=-1.3)
+    assert not is_hallucination("Thank you.", no_speech_prob=0.05, avg_logprob=-0.2)
+    assert is_hallucination("   ", 0.0, 0.0)

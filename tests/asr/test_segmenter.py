@@ -1,0 +1,75 @@
+import numpy as np
+
+from copilot.asr.segmenter import SegmenterOptions, UtteranceSegmenter
+from copilot.asr.vad import WINDOW
+
+W = WINDOW / 16000  # seconds per window
+
+
+def feed(seg, probs):
+    probs = np.asarray(probs, dtype=np.float32)
+    audio = np.repeat(probs, WINDOW).astype(np.float32)  # the audio carries its own probability
+    seg.feed(audio, probs)
+
+
+def windows(seconds):
+    return int(round(seconds / W))
+
+
+def test_silence_never_produces_a_request():
+    seg = UtteranceSegmenter()
+    feed(seg, [0.01] * windows(30))
+    seg.end()
+    assert seg.requests == []
+
+
+def test_one_utterance_gives_partials_then_one_final_with_padding():
+    seg = UtteranceSegmenter(SegmenterOptions(partial_interval_s=0.6, speech_pad_ms=320))
+    feed(seg, [0.0] * windows(2) + [0.9] * windows(3) + [0.0] * windows(2))
+    finals = [r for r in seg.requests if r.final]
+    partials = [r for r in seg.requests if not r.final]
+    assert len(finals) == 1 and len(partials) >= 3
+    f = finals[0]
+    assert abs(f.start - (2 - 0.32)) < 2 * W  # pre-roll keeps a soft first word (S15)
+    assert 5.0 <= f.end <= 5.0 + 0.32 + 2 * W
+    assert len(f.audio) == round((f.end - f.start) * 16000)
+    assert all(p.index == f.index for p in partials)
+    # partial audio grows; every partial ends before the final
+    ends = [p.end for p in partials]
+    assert ends == sorted(ends) and ends[-1] <= f.end
+
+
+def test_short_noise_burst_is_not_an_utterance():
+    seg = UtteranceSegmenter()
+    feed(seg, [0.0] * 10 + [0.9] * 3 + [0.0] * windows(2))
+    assert [r for r in seg.requests if r.final] == []
+
+
+def test_long_speech_is_cut_and_buffer_stays_bounded():
+    seg = UtteranceSegmenter(SegmenterOptions(max_utterance_s=15))
+    probs = [0.9 if i % 40 else 0.6 for i in range(windows(60))]
+    for i in range(0, len(probs), 10):
+        feed(seg, probs[i:i + 10])
+        assert seg.buffered_seconds <= 15 + W
+    seg.end()
+    finals = [r for r in seg.requests if r.final]
+    assert len(finals) >= 4
+    assert max(r.end - r.start for r in finals) <= 15 + W
+    # consecutive utterances tile the audio without overlap
+    for a, b in zip(finals, finals[1:]):
+        assert b.start >= a.end - 1e-6
+
+
+def test_end_of_stream_flushes_the_open_utterance():
+    seg = UtteranceSegmenter()
+    feed(seg, [0.0] * 5 + [0.9] * windows(1.5))
+    assert not [r for r in seg.requests if r.final]
+    seg.end()
+    finals = [r for r in seg.requests if r.final]
+    assert len(finals) == 1 and finals[0].end >= 1.5
+
+
+def test_hysteresis_keeps_a_dip_inside_the_utterance():
+    seg = UtteranceSegmenter(SegmenterOptions(min_silence_ms=500))
+    feed(seg, [0.9] * windows(1) + [0.4] * windows(0.3) + [0.9] * windows(1) + [0.0] * windows(1))
+    assert len([r for r in seg.requests if r.final]) == 1

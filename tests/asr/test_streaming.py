@@ -1,0 +1,100 @@
+import numpy as np
+
+from copilot.asr.segmenter import SegmenterOptions
+from copilot.asr.streaming import ChannelTranscriber
+from copilot.asr.vad import WINDOW
+from copilot.asr.whisper import DecodeResult
+
+
+class LoudIsSpeech:
+    """A stand-in VAD for the pure tests: a window is speech when its level is high."""
+
+    def __init__(self):
+        self._pending = np.zeros(0, np.float32)
+
+    def feed(self, samples):
+        buf = np.concatenate([self._pending, samples])
+        n = len(buf) // WINDOW
+        self._pending = buf[n * WINDOW:]
+        wins = buf[: n * WINDOW].reshape(n, WINDOW) if n else np.zeros((0, WINDOW))
+        return (np.abs(wins).mean(axis=1) > 0.05).astype(np.float32)
+
+
+def result(text, dropped=False):
+    return DecodeResult(text, -0.2, 0.01, 1.2, 0.0, 0.05, dropped)
+
+
+def speech(seconds, level=0.5):
+    return np.full(int(seconds * 16000), level, np.float32)
+
+
+def silence(seconds):
+    return np.zeros(int(seconds * 16000), np.float32)
+
+
+def run(ch, audio, frame=320):
+    for i in range(0, len(audio), frame):
+        ch.feed(audio[i:i + frame])
+
+
+def make():
+    return ChannelTranscriber("customer", LoudIsSpeech(), SegmenterOptions(partial_interval_s=0.5))
+
+
+def test_stale_partials_are_skipped_finals_never():
+    ch = make()
+    run(ch, np.concatenate([speech(2), silence(1), speech(1.5), silence(1)]))
+    reqs = []
+    while (r := ch.next_request()) is not None:
+        reqs.append(r)
+    assert [r.final for r in reqs] == [True, True]  # both utterances closed before decoding
+    assert [r.index for r in reqs] == [0, 1]
+
+
+def test_partial_then_final_share_the_segment_id():
+    ch = make()
+    run(ch, speech(1.2))
+    p = ch.next_request()
+    assert p is not None and not p.final
+    ev_p = ch.on_result(p, result("hello there"))
+    run(ch, silence(1))
+    f = ch.next_request()
+    ev_f = ch.on_result(f, result("hello there friend"))
+    assert ev_p.segment_id == ev_f.segment_id == "customer-0"
+    assert not ev_p.final and ev_f.final and ev_f.speaker == "customer"
+
+
+def test_late_partial_after_its_final_is_not_published():
+    ch = make()
+    run(ch, speech(1.2))
+    p = ch.next_request()
+    run(ch, silence(1))
+    f = ch.next_request()
+    assert ch.on_result(f, result("final words")) is not None
+    assert ch.on_result(p, result("stale partial")) is None
+
+
+def test_dropped_final_retracts_a_shown_partial_and_is_silent_otherwise():
+    ch = make()
+    run(ch, speech(1.2))
+    p = ch.next_request()
+    assert ch.on_result(p, result("thank you")) is not None
+    run(ch, silence(1))
+    f = ch.next_request()
+    retract = ch.on_result(f, result("Thank you.", dropped=True))
+    assert retract is not None and retract.final and retract.text == ""
+
+    ch2 = make()
+    run(ch2, np.concatenate([speech(0.8), silence(1)]))
+    while (r := ch2.next_request()) is not None:
+        assert ch2.on_result(r, result("Thank you.", dropped=True)) is None
+
+
+def test_end_flushes_the_last_words():
+    ch = make()
+    run(ch, speech(0.9))
+    ch.end()
+    reqs = []
+    while (r := ch.next_request()) is not None:
+        reqs.append(r)
+    assert reqs and reqs[-1].final

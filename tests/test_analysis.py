@@ -1,0 +1,119 @@
+from dataclasses import dataclass
+
+from copilot.analysis import CallAnalyzer
+from copilot.events import Source, Transcript
+from copilot.playbooks.model import Section
+
+
+@dataclass
+class D:
+    kind: str
+    competitor_id: str | None
+    competitor_name: str | None
+    claim_type: str
+    evidence: str
+    char_start: int
+    char_end: int
+    confidence: float
+
+
+class FakeDetector:
+    def detect(self, text, speaker="unknown"):
+        out = []
+        if "algolia" in text.lower():
+            i = text.lower().index("algolia")
+            claim = "pricing" if "price" in text.lower() else "unspecified"
+            out.append(D("competitor", "algolia", "Algolia", claim, "Algolia", i, i + 7, 0.9))
+        if "no budget" in text.lower():
+            out.append(D("objection", None, None, "budget", "no budget", 0, 9, 0.85))
+        return out
+
+
+@dataclass
+class Hit:
+    section: Section
+    score: float
+
+
+def sec(sid):
+    return Section(id=sid, file="competitors/algolia.md", title=sid, kind="battlecard",
+                   text="", reply=f"reply for {sid}")
+
+
+class FakeRetriever:
+    def __init__(self, gate=0.5):
+        self.gate = gate
+
+    def search(self, query, *, competitor_id=None, claim_type=None, context=(), k=3):
+        if "weather" in query:
+            return []  # below the confidence gate
+        return [Hit(sec(f"{competitor_id or 'objections'}/{claim_type}"), 0.8)]
+
+
+def compose(detection, hits, version):
+    return hits[0].section.reply, (Source("f.md", hits[0].section.id, "t", version),)
+
+
+class Cooldown:
+    def __init__(self, window):
+        self.window, self.last = window, {}
+
+    def ready(self, sid, now):
+        return sid not in self.last or now - self.last[sid] >= self.window
+
+    def mark(self, sid, now):
+        self.last[sid] = now
+
+
+def t(text, seg="customer-0", final=True, speaker="customer", start=10.0, end=14.0):
+    return Transcript(segment_id=seg, speaker=speaker, start=start, end=end, text=text,
+                      final=final)
+
+
+def analyzer(**kw):
+    return CallAnalyzer(FakeDetector(), FakeRetriever(), compose, playbook_version="v9",
+                        cooldown=Cooldown(120), **kw)
+
+
+def test_partial_flags_early_and_final_refines_the_same_flag():
+    a = analyzer()
+    first = a.on_transcript(t("we use Algolia", final=False))
+    assert len(first) == 1 and first[0].flag.from_partial
+    assert first[0].flag.claim_type == "unspecified"
+    again = a.on_transcript(t("we use Algolia today", final=False))
+    assert again == []  # same mention, not flagged twice
+    final = a.on_transcript(t("we use Algolia and their price is lower"))
+    assert len(final) == 1
+    assert final[0].flag.flag_id == first[0].flag.flag_id
+    assert final[0].flag.claim_type == "pricing" and not final[0].flag.from_partial
+
+
+def test_mention_time_is_placed_inside_the_utterance():
+    f = analyzer().on_transcript(t("0123456789 Algolia", start=10.0, end=12.0))[0].flag
+    assert 10.0 < f.start < f.end <= 12.0
+
+
+def test_rep_mentions_are_flagged_but_get_no_suggestion():
+    a = analyzer()
+    d = a.on_transcript(t("unlike Algolia we bill flat", speaker="rep", seg="rep-0"))[0]
+    assert d.flag.speaker == "rep" and a.suggest(d, 20.0) is None
+
+
+def test_suggestion_cites_sources_and_cooldown_blocks_repeats():
+    a = analyzer()
+    d1 = a.on_transcript(t("Algolia price is half", seg="customer-1"))[0]
+    s1 = a.suggest(d1, 15.0)
+    assert s1 is not None and s1.flag_id == d1.flag.flag_id
+    assert s1.sources[0].section == "algolia/pricing" and s1.sources[0].version == "v9"
+    d2 = a.on_transcript(t("Algolia price again", seg="customer-2"))[0]
+    assert a.suggest(d2, 60.0) is None  # same section within the cooldown
+    d3 = a.on_transcript(t("Algolia price once more", seg="customer-3"))[0]
+    assert a.suggest(d3, 200.0) is not None
+
+
+def test_off_topic_gets_no_card_and_objections_are_flagged():
+    a = analyzer()
+    d = a.on_transcript(t("there is no budget, and the weather is nice"))
+    assert [x.flag.kind for x in d] == ["objection"]
+    assert a.suggest(d[0], 5.0) is None  # retriever found nothing above its gate
+    assert a.on_transcript(t("")) == []
