@@ -14,6 +14,7 @@ for ``resume_grace_s`` so the client can reconnect with the same call id and res
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import deque
@@ -65,6 +66,7 @@ class LiveCall:
         self._audio_q: asyncio.Queue[list[np.ndarray] | None] = asyncio.Queue(maxsize=256)
         self._analysis_q: asyncio.Queue[Transcript | None] = asyncio.Queue()
         self._send: Sender | None = None
+        self.watchers: set[Sender] = set()  # read-only subscribers (a widget watching a phone call)
         self._emit_lock = asyncio.Lock()
         self._seq = 0
         self.received_s = 0.0  # audio seconds received, at the declared rate
@@ -95,8 +97,12 @@ class LiveCall:
         self._tasks = [self._feed_task, *self._decode_tasks, self._analysis_task]
         await self.attach(send)
 
-    async def attach(self, send: Sender) -> None:
-        """(Re)connect a client; it is told how much audio the server already has."""
+    async def attach(self, send: Sender | None) -> None:
+        """(Re)connect the audio client; it is told how much audio the server already has.
+
+        ``send`` is None for sources that take no events back (Twilio): events then go to the
+        store and the watchers only.
+        """
         if self._grace is not None:
             self._grace.cancel()
             self._grace = None
@@ -166,13 +172,28 @@ class LiveCall:
             if persist:
                 await asyncio.get_running_loop().run_in_executor(
                     self.engine.store_pool, self.engine.store.append, ev)
-            send = self._send
-            if send is not None:
+            text = ev.to_json()
+            for send in ([self._send] if self._send else []) + list(self.watchers):
                 try:
-                    await send(ev.to_json())
+                    await send(text)
                 except Exception:  # noqa: BLE001 - a dead socket must not stop the pipeline
+                    self.watchers.discard(send)
                     log.debug("send failed for call %s; event kept in the store", self.call_id)
             return ev
+
+    async def watch(self, send: Sender) -> None:
+        """Add a watcher: stored history first, then live events, none lost or doubled.
+
+        Holding the emit lock while reading the store and registering makes the hand-over exact:
+        every event is either in the history read or sent live, never both.
+        """
+        loop = asyncio.get_running_loop()
+        async with self._emit_lock:
+            history = await loop.run_in_executor(
+                self.engine.store_pool, lambda: list(self.engine.store.events(self.call_id)))
+            for data in history:
+                await send(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+            self.watchers.add(send)
 
     async def error(self, code: str, message: str, fatal: bool = False) -> None:
         await self.emit(ErrorEvent(code=code, message=message, fatal=fatal), persist=False)

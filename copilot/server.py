@@ -8,6 +8,7 @@ call and never loses what was received before it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -24,12 +25,15 @@ from copilot.engine import Engine
 from copilot.errors import CopilotError, MessageTooLarge, ProtocolError
 from copilot.events import AnnotationAck, ErrorEvent, Pong
 from copilot.protocol import Annotate, Ping, Start, Stop, parse_client_message, valid_call_id
+from copilot.serializers.twilio import TwilioStream
 
 __all__ = ["CopilotServer"]
 
 log = logging.getLogger(__name__)
 
 CALL_PREFIX = "/v1/calls/"
+WATCH_PREFIX = "/v1/watch/"
+TWILIO_PATH = "/v1/twilio"
 WEB_DIR = Path(__file__).parent / "web"
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
           ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml",
@@ -81,7 +85,7 @@ class CopilotServer:
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
             return connection.respond(HTTPStatus.OK, "OK\n")
-        if path.startswith(CALL_PREFIX):
+        if path.startswith((CALL_PREFIX, WATCH_PREFIX)) or path == TWILIO_PATH:
             return None
         if path == "/":
             path = "/index.html"
@@ -100,6 +104,12 @@ class CopilotServer:
     # websocket --------------------------------------------------------------------------
     async def _handle(self, ws: ServerConnection) -> None:
         path = ws.request.path.split("?", 1)[0] if ws.request else ""
+        if path == TWILIO_PATH:
+            await self._handle_twilio(ws)
+            return
+        if path.startswith(WATCH_PREFIX):
+            await self._handle_watch(ws, path[len(WATCH_PREFIX):])
+            return
         call_id = path[len(CALL_PREFIX):]
         if not valid_call_id(call_id):
             await self._send_direct(ws, ErrorEvent(
@@ -126,7 +136,7 @@ class CopilotServer:
                     if isinstance(msg, Start):
                         if call is not None:
                             raise ProtocolError("'start' was already received for this call")
-                        call = await self._open(call_id, msg, ws)
+                        call = await self._open(call_id, msg, ws.send)
                     elif isinstance(msg, Stop):
                         if call is None:
                             raise ProtocolError("'stop' before 'start'")
@@ -152,20 +162,93 @@ class CopilotServer:
         if call is not None and call.finished.is_set():
             await ws.close(1000, "call ended")
 
-    async def _open(self, call_id: str, start: Start, ws: ServerConnection) -> LiveCall:
+    async def _open(self, call_id: str, start: Start, send: Any) -> LiveCall:
         existing = self.calls.get(call_id)
         if existing is not None and not existing.finished.is_set():
             if existing.fmt != start.format or existing.start_msg.speakers != start.speakers:
                 raise ProtocolError("resumed call must declare the same audio format and speakers")
-            await existing.attach(ws.send)
+            await existing.attach(send)
             log.info("call %s resumed at %.2f s of audio", call_id, existing.received_s)
             return existing
         call = LiveCall(self.engine, call_id, start)
         self.calls[call_id] = call
-        await call.open(ws.send)
+        await call.open(send)
         log.info("call %s started (%s %d Hz x%d)", call_id, start.format.encoding,
                  start.format.sample_rate, start.format.channels)
         return call
+
+    async def _handle_twilio(self, ws: ServerConnection) -> None:
+        """Twilio Media Streams: μ-law 8 kHz, inbound → customer, outbound → rep.
+
+        Twilio takes no events back on a one-way stream, so events go to the store and to
+        watchers (``/v1/watch/{call_id}``: the rep's widget).
+        """
+        stream = TwilioStream()
+        call: LiveCall | None = None
+        try:
+            async for message in ws:
+                try:
+                    if isinstance(message, bytes):
+                        raise ProtocolError("Twilio sends JSON text frames; binary frame dropped")
+                    audio = stream.feed(message)
+                    if call is None and stream.start is not None:
+                        call = await self._open(stream.start.call_id,
+                                                stream.start.start_message(), None)
+                    if audio and call is not None:
+                        await call.push_audio(audio)
+                    if stream.stopped and call is not None:
+                        await call.stop("stop")
+                        self.calls.pop(call.call_id, None)
+                        break
+                except CopilotError as exc:
+                    log.warning("twilio stream: %s: %s", exc.code, exc.message)
+                    if call is not None:
+                        await call.error(exc.code, exc.message)
+        except ConnectionClosed:
+            pass
+        finally:
+            if (call is not None and not call.finished.is_set()
+                    and self.calls.get(call.call_id) is call):
+                cid = call.call_id
+                call.detach(self.resume_grace_s, lambda: self._expire(cid))
+
+    async def _handle_watch(self, ws: ServerConnection, call_id: str) -> None:
+        """A read-only view of a call (history, then live events); annotations and pings allowed."""
+        call = self.calls.get(call_id)
+        if call is None:
+            loop = asyncio.get_running_loop()
+            try:
+                history = await loop.run_in_executor(
+                    self.engine.store_pool, lambda: list(self.engine.store.events(call_id)))
+            except CopilotError as exc:
+                await self._send_direct(ws, ErrorEvent(call_id=call_id, code=exc.code,
+                                                       message=exc.message, fatal=True))
+                await ws.close(4404, "unknown call")
+                return
+            for data in history:
+                await ws.send(json.dumps(data, ensure_ascii=False))
+            await ws.close(1000, "call already ended")
+            return
+        await call.watch(ws.send)
+        try:
+            async for message in ws:
+                try:
+                    if isinstance(message, bytes):
+                        raise ProtocolError("a watcher sends no audio")
+                    msg = parse_client_message(message)
+                    if isinstance(msg, Annotate):
+                        await self._annotate(call, msg)
+                    elif isinstance(msg, Ping):
+                        await ws.send(Pong(call_id=call_id).to_json())
+                    else:
+                        raise ProtocolError("a watcher may only send 'annotate' and 'ping'")
+                except CopilotError as exc:
+                    await self._send_direct(ws, ErrorEvent(call_id=call_id, code=exc.code,
+                                                           message=exc.message))
+        except ConnectionClosed:
+            pass
+        finally:
+            call.watchers.discard(ws.send)
 
     def _expire(self, call_id: str) -> None:
         call = self.calls.pop(call_id, None)
