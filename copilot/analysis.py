@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from copilot.events import Flag, Source, Suggestion, Transcript
 
-__all__ = ["CallAnalyzer", "FlagDecision"]
+__all__ = ["CallAnalyzer", "FlagDecision", "Proposal"]
 
 
 class _Detector(Protocol):
@@ -41,6 +41,15 @@ class FlagDecision:
     flag: Flag
     detection: Any
     needs_suggestion: bool
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A suggestion and what it was built from (the LLM composer rewrites from the same hits)."""
+
+    suggestion: Suggestion
+    sections: tuple[Any, ...]
+    context: tuple[str, ...]
 
 
 class CallAnalyzer:
@@ -114,7 +123,7 @@ class CallAnalyzer:
             self._context.append(t.text)
         return out
 
-    def suggest(self, decision: FlagDecision, now_audio_s: float) -> Suggestion | None:
+    def suggest(self, decision: FlagDecision, now_audio_s: float) -> Proposal | None:
         """The suggested reply for a flag, or None (gate, cooldown, rep speech, no composer)."""
         if not decision.needs_suggestion or self._retriever is None or self._composer is None:
             return None
@@ -136,11 +145,13 @@ class CallAnalyzer:
         if self._cooldown is not None:
             self._cooldown.mark(hits[0].section.id, now_audio_s)
         self._suggested_for[flag.flag_id] = hits[0].section.id
-        return Suggestion(
-            suggestion_id=f"{flag.flag_id}/s{len(self._suggested_for)}",
+        suggestion = Suggestion(
+            # one card per flag: when the final re-types the flag, its card is replaced in place
+            suggestion_id=f"{flag.flag_id}/s",
             flag_id=flag.flag_id,
             text=text,
             sources=tuple(sources),
             composer="extractive",
             score=round(float(hits[0].score), 3),
         )
+        return Proposal(suggestion, tuple(h.section for h in hits), tuple(context))

@@ -14,6 +14,7 @@ for ``resume_grace_s`` so the client can reconnect with the same call id and res
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -23,15 +24,16 @@ from dataclasses import replace
 
 import numpy as np
 
-from copilot.analysis import CallAnalyzer
+from copilot.analysis import CallAnalyzer, Proposal
 from copilot.asr.streaming import ChannelTranscriber
 from copilot.asr.vad import VadStream
 from copilot.audio.formats import FormatSniffer, decode_frame
 from copilot.audio.resample import StreamResampler
 from copilot.engine import Engine
-from copilot.errors import AudioFormatError
-from copilot.events import Ended, ErrorEvent, Event, Ready, Suggestion, Transcript
+from copilot.errors import AudioFormatError, LlmError
+from copilot.events import Ended, ErrorEvent, Event, Flag, Ready, Status, Suggestion, Transcript
 from copilot.protocol import Start
+from copilot.suggest.llm import LlmComposer
 
 __all__ = ["LiveCall"]
 
@@ -41,7 +43,8 @@ Sender = Callable[[str], Awaitable[None]]
 
 
 class LiveCall:
-    def __init__(self, engine: Engine, call_id: str, start: Start) -> None:
+    def __init__(self, engine: Engine, call_id: str, start: Start,
+                 llm: LlmComposer | None = None) -> None:
         from copilot.retrieve.cooldown import Cooldown
         from copilot.suggest.extractive import compose_extractive
 
@@ -72,7 +75,12 @@ class LiveCall:
         self.received_s = 0.0  # audio seconds received, at the declared rate
         self._arrivals: deque[tuple[float, float]] = deque()  # (audio seconds, wall time)
         self.counts = {"segments": 0, "flags": 0, "suggestions": 0}
+        self.lag_s = 0.0
+        self.degraded = False
+        self.shed_s = 0.0
         self._tasks: list[asyncio.Task[None]] = []
+        self.llm = llm
+        self._llm_task: asyncio.Task[None] | None = None
         self._input_closed = False
         self.finished = asyncio.Event()
         self._grace: asyncio.TimerHandle | None = None
@@ -128,6 +136,8 @@ class LiveCall:
         if not self._analysis_task.done():
             self._analysis_q.put_nowait(None)
         await asyncio.gather(self._analysis_task, return_exceptions=True)
+        if self._llm_task is not None:
+            await asyncio.gather(self._llm_task, return_exceptions=True)
         if not self.finished.is_set():
             await self.emit(Ended(reason=reason, audio_seconds=round(self.received_s, 3),
                                   **self.counts))
@@ -138,7 +148,7 @@ class LiveCall:
 
     async def close(self) -> None:
         """Hard stop (server shutdown): cancel the tasks without flushing."""
-        for t in self._tasks:
+        for t in self._tasks + ([self._llm_task] if self._llm_task else []):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.finished.set()
@@ -224,11 +234,37 @@ class LiveCall:
     def _speech_probs(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
         return [ch.speech_probs(x) for ch, x in zip(self.channels, chunks, strict=True)]
 
+    async def _update_lag(self, ch: ChannelTranscriber, decoded_end: float | None) -> None:
+        """Track lag; switch degraded mode with hysteresis; shed hopeless backlog (BUGS S09)."""
+        srv = self.engine.settings.server
+        if decoded_end is not None:
+            # how late this result is: now minus when its last audio arrived (silence between
+            # utterances does not count as lag)
+            arrived = self.arrival_wall(decoded_end)
+            if arrived is not None:
+                self.lag_s = max(0.0, time.time() - arrived)
+        shed = 0.0
+        if not self._input_closed:
+            shed = ch.shed(self.received_s - srv.shed_lag_s)
+        changed = shed > 0
+        if not self.degraded and self.lag_s > srv.max_lag_s:
+            self.degraded, changed = True, True
+        elif self.degraded and self.lag_s < srv.max_lag_s / 2:
+            self.degraded, changed = False, True
+        if changed:
+            self.shed_s += shed
+            if shed:
+                log.warning("call %s: %.1f s of audio dropped untranscribed (lag %.1f s)",
+                            self.call_id, shed, self.lag_s)
+            await self.emit(Status(lag_s=round(self.lag_s, 2), degraded=self.degraded,
+                                   shed_s=round(self.shed_s, 2)), persist=bool(shed))
+
     async def _decode_loop(self, i: int) -> None:
         ch, wake = self.channels[i], self._wake[i]
         loop = asyncio.get_running_loop()
         while True:
-            req = ch.next_request()
+            await self._update_lag(ch, None)
+            req = ch.next_request(partials=not self.degraded)
             if req is None:
                 if ch.ended:
                     break
@@ -237,6 +273,7 @@ class LiveCall:
                 continue
             result = await loop.run_in_executor(
                 self.engine.decode_pool, self.engine.decoder.decode, req.audio)
+            await self._update_lag(ch, req.end)
             ev = ch.on_result(req, result)
             if ev is None:
                 continue
@@ -266,15 +303,56 @@ class LiveCall:
                     flag = replace(decision.flag, audio_received=round(self.received_s, 3))
                     await self.emit(flag)
                     self.counts["flags"] += 1
-                    sugg = await loop.run_in_executor(
+                    proposal = await loop.run_in_executor(
                         pool, self.analyzer.suggest, decision, self.received_s)
-                    if sugg is not None:
-                        await self._emit_suggestion(sugg, flag.end)
+                    if proposal is not None:
+                        await self._emit_suggestion(proposal, flag)
 
-    async def _emit_suggestion(self, sugg: Suggestion, trigger_end: float) -> None:
-        arrived = self.arrival_wall(trigger_end)
+    async def _emit_suggestion(self, proposal: Proposal, flag: Flag) -> None:
+        arrived = self.arrival_wall(flag.end)
         latency = time.time() - arrived if arrived is not None else 0.0
         self.counts["suggestions"] += 1
-        await self.emit(replace(sugg, latency_s=round(latency, 3),
-                                audio_received=round(self.received_s, 3)))
+        if self._llm_task is not None and not self._llm_task.done():
+            # only the newest card is rewritten; the old stream stops (and puts its card's
+            # extractive text back) *before* the new card goes out, so nothing overwrites it
+            self._llm_task.cancel()
+            await asyncio.gather(self._llm_task, return_exceptions=True)
+        sugg = await self.emit(replace(proposal.suggestion, latency_s=round(latency, 3),
+                                       audio_received=round(self.received_s, 3)))
+        if self.llm is not None:
+            # the extractive card is already on screen; the LLM rewrites it in place
+            self._llm_task = asyncio.create_task(
+                self._llm_rewrite(sugg, flag, proposal), name=f"{self.call_id}:llm")  # type: ignore[arg-type]
+
+    async def _llm_rewrite(self, base: Suggestion, flag: Flag, proposal: Proposal) -> None:
+        """Stream the LLM reply as suggestion updates; on any failure the extractive one stands."""
+        assert self.llm is not None
+        text, shown, last = "", False, 0.0
+        try:
+            stream = self.llm.astream(
+                utterance=flag.utterance, context=list(proposal.context),
+                competitor_name=flag.competitor_name, claim_type=flag.claim_type,
+                sections=list(proposal.sections))
+            async with contextlib.aclosing(stream):
+                async for delta in stream:
+                    text += delta
+                    if time.monotonic() - last >= 0.08:  # ~12 updates/s is plenty for a card
+                        last = time.monotonic()
+                        shown = True
+                        await self.emit(replace(base, text=text, composer="llm", partial=True,
+                                                prompt_version=self.llm.prompt_version),
+                                        persist=False)
+            if text.strip():
+                await self.emit(replace(base, text=text.strip(), composer="llm", partial=False,
+                                        prompt_version=self.llm.prompt_version))
+                return
+        except LlmError as exc:
+            log.info("call %s: LLM reply not used (%s); extractive reply stands",
+                     self.call_id, exc.code)
+        except asyncio.CancelledError:
+            if shown:
+                await asyncio.shield(self.emit(base, persist=False))
+            raise
+        if shown:
+            await self.emit(base, persist=False)  # put the extractive text back on the card
 

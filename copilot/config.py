@@ -97,8 +97,12 @@ class ServerSettings(_Section):
     port: int = 8765
     #: largest client frame accepted; audio frames are 20–250 ms (≤ 48 KB even for 48 kHz stereo f32)
     max_message_bytes: int = 256 * 1024
-    #: calls decoded concurrently before new audio is shed (lag is reported)
-    max_lag_s: float = 6.0
+    #: decoding lag (audio received − audio transcribed) above which partials are skipped
+    #: and only finals are decoded, until the lag is back under half of it
+    max_lag_s: float = 4.0
+    #: lag above which the oldest untranscribed utterances are dropped (and reported), so a
+    #: call that the CPU cannot keep up with degrades instead of falling behind forever
+    shed_lag_s: float = 30.0
     redis_url: str = ""
 
     @field_validator("port")

@@ -28,6 +28,7 @@ __all__ = [
     "Pong",
     "Ready",
     "Source",
+    "Status",
     "Suggestion",
     "Transcript",
     "event_from_dict",
@@ -150,6 +151,7 @@ class Suggestion(Event):
     score: float = 0.0
     latency_s: float = 0.0  # from the end of the triggering audio having arrived to emission
     partial: bool = False
+    prompt_version: str = ""  # LLM replies: the prompt template that produced it
     audio_received: float = 0.0
 
 
@@ -173,6 +175,16 @@ class AnnotationAck(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Status(Event):
+    """Health of the call's pipeline; sent when it changes (degraded on/off, audio shed)."""
+
+    type: ClassVar[str] = "status"
+    lag_s: float = 0.0  # audio received − audio transcribed, seconds
+    degraded: bool = False  # partials are skipped to keep up
+    shed_s: float = 0.0  # audio seconds dropped untranscribed so far in this call
+
+
+@dataclass(frozen=True, kw_only=True)
 class Pong(Event):
     """Answer to the client's application-level ``ping`` (browsers run no websocket keepalive)."""
 
@@ -191,7 +203,8 @@ class Ended(Event):
 
 _REGISTRY: dict[str, type[Event]] = {
     cls.type: cls
-    for cls in (Ready, Transcript, Flag, Suggestion, ErrorEvent, AnnotationAck, Pong, Ended)
+    for cls in (Ready, Transcript, Flag, Suggestion, ErrorEvent, AnnotationAck, Status, Pong,
+                Ended)
 }
 
 

@@ -21,11 +21,13 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from copilot.call import LiveCall
+from copilot.config import LlmSettings
 from copilot.engine import Engine
 from copilot.errors import CopilotError, MessageTooLarge, ProtocolError
 from copilot.events import AnnotationAck, ErrorEvent, Pong
 from copilot.protocol import Annotate, Ping, Start, Stop, parse_client_message, valid_call_id
 from copilot.serializers.twilio import TwilioStream
+from copilot.suggest.llm import LlmComposer
 
 __all__ = ["CopilotServer"]
 
@@ -47,6 +49,8 @@ class CopilotServer:
     engine: Engine
     resume_grace_s: float = 30.0
     calls: dict[str, LiveCall] = field(default_factory=dict)
+    llm: LlmComposer | None = None
+    llm_settings: LlmSettings | None = None  # default: the engine's
     _server: Server | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
     #: the widget's static files, read once at start-up (no file I/O per request)
@@ -56,6 +60,10 @@ class CopilotServer:
         self._assets = _load_assets(WEB_DIR)
 
     async def start(self, host: str, port: int) -> Server:
+        llm_settings = self.llm_settings or self.engine.settings.llm
+        if self.llm is None and llm_settings.base_url:
+            # made inside the running loop: its HTTP client belongs to this loop
+            self.llm = LlmComposer(llm_settings, self.engine.settings.prompts_dir)
         self._server = await serve(
             self._handle,
             host,
@@ -79,6 +87,8 @@ class CopilotServer:
             await call.stop("server_shutdown")
         for task in list(self._background):
             task.cancel()
+        if self.llm is not None:
+            await self.llm.aclose()
 
     # HTTP -------------------------------------------------------------------------------
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -170,7 +180,7 @@ class CopilotServer:
             await existing.attach(send)
             log.info("call %s resumed at %.2f s of audio", call_id, existing.received_s)
             return existing
-        call = LiveCall(self.engine, call_id, start)
+        call = LiveCall(self.engine, call_id, start, self.llm)
         self.calls[call_id] = call
         await call.open(send)
         log.info("call %s started (%s %d Hz x%d)", call_id, start.format.encoding,
@@ -317,7 +327,7 @@ class running_server:  # noqa: N801 - used as ``async with running_server(...)``
     async def __aenter__(self) -> CopilotServer:
         engine = self._engine or await asyncio.to_thread(Engine.load, self.settings)
         self._engine = engine
-        self.server = CopilotServer(engine)
+        self.server = CopilotServer(engine, llm_settings=self.settings.llm)
         await self.server.start(self.host, self.port)
         return self.server
 

@@ -45,10 +45,10 @@ def engine(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 class ServerThread:
     """A real CopilotServer on 127.0.0.1:0 running in its own thread and event loop."""
 
-    def __init__(self, engine) -> None:  # noqa: ANN001
+    def __init__(self, engine, settings=None) -> None:  # noqa: ANN001
         from copilot.server import running_server
 
-        self._ctx = running_server(engine.settings, "127.0.0.1", 0, engine=engine)
+        self._ctx = running_server(settings or engine.settings, "127.0.0.1", 0, engine=engine)
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None

@@ -102,8 +102,10 @@ def test_rep_mentions_are_flagged_but_get_no_suggestion():
 def test_suggestion_cites_sources_and_cooldown_blocks_repeats():
     a = analyzer()
     d1 = a.on_transcript(t("Algolia price is half", seg="customer-1"))[0]
-    s1 = a.suggest(d1, 15.0)
-    assert s1 is not None and s1.flag_id == d1.flag.flag_id
+    p1 = a.suggest(d1, 15.0)
+    assert p1 is not None and p1.sections[0].id == "algolia/pricing"
+    s1 = p1.suggestion
+    assert s1.flag_id == d1.flag.flag_id
     assert s1.sources[0].section == "algolia/pricing" and s1.sources[0].version == "v9"
     d2 = a.on_transcript(t("Algolia price again", seg="customer-2"))[0]
     assert a.suggest(d2, 60.0) is None  # same section within the cooldown

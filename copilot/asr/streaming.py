@@ -68,11 +68,21 @@ class ChannelTranscriber:
     def pending(self) -> int:
         return len(self._finals) + (self._partial is not None)
 
-    def next_request(self) -> DecodeRequest | None:
+    def next_request(self, partials: bool = True) -> DecodeRequest | None:
+        """The next decode to run; ``partials=False`` (degraded mode) skips partial decodes."""
         if self._finals:
             return self._finals.popleft()
         req, self._partial = self._partial, None
-        return req
+        return req if partials else None
+
+    def shed(self, older_than: float) -> float:
+        """Drop queued finals that end before ``older_than`` (audio s); returns seconds dropped."""
+        dropped = 0.0
+        while self._finals and self._finals[0].end < older_than:
+            req = self._finals.popleft()
+            dropped += req.end - req.start
+            self._shown.discard(req.index)
+        return dropped
 
     def on_result(self, req: DecodeRequest, result: DecodeResult) -> Transcript | None:
         """Event to publish for a finished decode, or None (stale partial, hallucination)."""

@@ -126,8 +126,8 @@ class EventStore:
         )
 
     def append(self, event: Event) -> None:
-        """Store one stamped event. Partial transcripts are not stored (finals replace them)."""
-        if isinstance(event, Transcript) and not event.final:
+        """Store one stamped event. Partials are not stored (their finals replace them)."""
+        if (isinstance(event, Transcript) and not event.final) or getattr(event, "partial", False):
             return
         self._run(
             "INSERT OR REPLACE INTO events (call_id, seq, type, ts, item_id, payload)"

@@ -1,0 +1,145 @@
+"""The detection facade: competitor mentions + claim typing, or an objection. Pure.
+
+One :class:`Detection` per competitor named in the utterance (its best mention), typed by the
+clause around that mention; when no competitor is named, at most one objection. The speaker is
+carried through and lowers ``priority`` for the rep's own words (a rep saying "unlike Algolia…"
+is pitching, not hearing a claim) — the caller decides what to do with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from copilot.detect.claims import ClaimClassifier, ClaimResult, EmbedFn
+from copilot.detect.mentions import Mention, MentionDetector
+from copilot.playbooks.model import Competitor, PlaybookSet
+
+__all__ = ["REP_PRIORITY_FACTOR", "Detection", "Detector"]
+
+#: priority multiplier for detections in the rep's own speech
+REP_PRIORITY_FACTOR = 0.3
+
+_CLAUSE_BREAK = re.compile(r"[.!?;]+\s+|\s+(?:but|whereas|while|although)\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A flag-worthy finding in one utterance.
+
+    ``char_start``/``char_end`` span the competitor mention and the claim cue in the input text;
+    ``evidence`` is that text. ``priority`` is ``confidence`` lowered for the rep's speech.
+    """
+
+    kind: Literal["competitor", "objection"]
+    competitor_id: str | None
+    competitor_name: str | None
+    claim_type: str
+    evidence: str
+    char_start: int
+    char_end: int
+    confidence: float
+    speaker: str = "unknown"
+    priority: float = 0.0
+    method: str = ""  # how the competitor was matched ("exact", …) or "cue"/"exemplar"
+
+
+class Detector:
+    """Runs mention detection, then claim typing or objection detection, per utterance.
+
+    Args:
+        competitors: the catalog.
+        classifier: the claim/objection classifier (built on the same playbooks).
+        min_mention_score: mentions below this are ignored.
+        rep_priority: priority factor for the ``rep`` speaker.
+    """
+
+    def __init__(
+        self,
+        competitors: Sequence[Competitor],
+        classifier: ClaimClassifier,
+        *,
+        mentions: MentionDetector | None = None,
+        min_mention_score: float = 0.55,
+        rep_priority: float = REP_PRIORITY_FACTOR,
+    ) -> None:
+        self._names = {c.id: c.name for c in competitors}
+        self._mentions = mentions or MentionDetector(competitors)
+        self._classifier = classifier
+        self._min_mention = min_mention_score
+        self._rep_priority = rep_priority
+
+    @classmethod
+    def from_playbooks(
+        cls, playbooks: PlaybookSet, embed_fn: EmbedFn | None = None, **kwargs: Any
+    ) -> Detector:
+        """Build mentions + classifier from one playbook set (``embed_fn`` as for the classifier)."""
+        return cls(playbooks.competitors, ClaimClassifier(playbooks.sections, embed_fn), **kwargs)
+
+    def detect(self, text: str, speaker: str = "unknown") -> list[Detection]:
+        """Detections in ``text`` (empty for most utterances), strongest first."""
+        mentions = [m for m in self._mentions.find(text) if m.score >= self._min_mention]
+        factor = self._rep_priority if speaker == "rep" else 1.0
+        if not mentions:
+            objection = self._classifier.objection_detail(text)
+            if objection is None:
+                return []
+            start, end = (
+                (objection.cue_start, objection.cue_end) if objection.cue else (0, len(text))
+            )
+            return [
+                Detection(
+                    "objection", None, None, objection.type, text[start:end], start, end,
+                    objection.confidence, speaker, round(objection.confidence * factor, 4),
+                    "cue" if objection.cue else "exemplar",
+                )
+            ]
+        best: dict[str, Mention] = {}
+        for m in mentions:
+            if m.competitor_id not in best or m.score > best[m.competitor_id].score:
+                best[m.competitor_id] = m
+        out = [self._competitor(text, m, speaker, factor) for m in best.values()]
+        out.sort(key=lambda d: -d.priority)
+        return out
+
+    def _competitor(self, text: str, mention: Mention, speaker: str, factor: float) -> Detection:
+        lo, hi = _clause(text, mention.char_start, mention.char_end)
+        claim: ClaimResult = self._classifier.classify_detail(text[lo:hi])
+        if claim.type == "unspecified" and (lo, hi) != (0, len(text)):
+            # the claim may sit in a neighbouring clause ("We use Typesense. It's faster.")
+            claim = self._classifier.classify_detail(text)
+            lo = 0
+        start, end = mention.char_start, mention.char_end
+        if claim.cue is not None:
+            start, end = min(start, lo + claim.cue_start), max(end, lo + claim.cue_end)
+        # A named competitor with a typed claim is surer than a bare name.
+        confidence = mention.score * (0.6 + 0.4 * claim.confidence)
+        if claim.type == "unspecified":
+            confidence = mention.score * 0.5
+        return Detection(
+            "competitor",
+            mention.competitor_id,
+            self._names.get(mention.competitor_id),
+            claim.type,
+            text[start:end],
+            start,
+            end,
+            round(confidence, 4),
+            speaker,
+            round(confidence * factor, 4),
+            mention.method,
+        )
+
+
+def _clause(text: str, start: int, end: int) -> tuple[int, int]:
+    """Character bounds of the clause holding ``text[start:end]``."""
+    lo, hi = 0, len(text)
+    for m in _CLAUSE_BREAK.finditer(text):
+        if m.end() <= start:
+            lo = m.end()
+        elif m.start() >= end:
+            hi = m.start()
+            break
+    return lo, hi
