@@ -97,10 +97,13 @@ async def replay_samples(
     speed: float = 1.0,
     frame_ms: int = 40,
     call_id: str | None = None,
-    on_event: Callable[[dict[str, Any]], None] | None = None,
+    on_event: Callable[[dict[str, Any], str], None] | None = None,
     start_extra: dict[str, Any] | None = None,
 ) -> ReplayResult:
-    """Stream ``samples`` (n, channels) to ``url`` (server base, e.g. ws://127.0.0.1:8765)."""
+    """Stream ``samples`` (n, channels) to ``url`` (server base, e.g. ws://127.0.0.1:8765).
+
+    ``on_event(event, raw_text)`` is called for every server event as it arrives.
+    """
     channels = samples.shape[1]
     call_id = call_id or f"replay-{uuid.uuid4().hex[:10]}"
     frame = max(1, int(sample_rate * frame_ms / 1000))
@@ -132,7 +135,7 @@ async def replay_samples(
                 event = json.loads(raw)
                 result.add(event, time.time())
                 if on_event:
-                    on_event(event)
+                    on_event(event, raw if isinstance(raw, str) else raw.decode())
                 if event.get("type") == "ended":
                     break
         finally:
@@ -183,9 +186,9 @@ async def replay_file(path: str | Path, url: str, *, encoding: str = "pcm_s16le"
                       ) -> ReplayResult:
     samples = read_audio(path, sample_rate=sample_rate, channels=channels)
 
-    def show(e: dict[str, Any]) -> None:
+    def show(e: dict[str, Any], raw: str) -> None:
         if as_json:
-            out.write(json.dumps(e, ensure_ascii=False) + "\n")
+            out.write(raw + "\n")  # exactly as received
         elif e.get("type") != "transcript" or e.get("final"):
             out.write(_line(e) + "\n")
         out.flush()

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 action="${1:-demo}"
 shift || true
 
-apt_packages=(espeak-ng sox libsox-fmt-all chromium redis-server)
+apt_packages=(espeak-ng sox libsox-fmt-all chromium)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
