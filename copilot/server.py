@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -24,7 +25,8 @@ from copilot.call import LiveCall
 from copilot.config import LlmSettings
 from copilot.engine import Engine
 from copilot.errors import CopilotError, MessageTooLarge, ProtocolError
-from copilot.events import AnnotationAck, ErrorEvent, Pong
+from copilot.events import CLAIM_TYPES, AnnotationAck, ErrorEvent, Pong
+from copilot.playbooks.loader import OBJECTION_TYPES
 from copilot.protocol import Annotate, Ping, Start, Stop, parse_client_message, valid_call_id
 from copilot.serializers.twilio import TwilioStream
 from copilot.suggest.llm import LlmComposer
@@ -91,12 +93,17 @@ class CopilotServer:
             await self.llm.aclose()
 
     # HTTP -------------------------------------------------------------------------------
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        path = request.path.split("?", 1)[0]
+    async def _process_request(self, connection: ServerConnection,
+                               request: Request) -> Response | None:
+        path, _, query = request.path.partition("?")
         if path == "/healthz":
             return connection.respond(HTTPStatus.OK, "OK\n")
         if path.startswith((CALL_PREFIX, WATCH_PREFIX)) or path == TWILIO_PATH:
             return None
+        if path == "/v1/calls":
+            return _json(connection, await self._recent_calls(parse_qs(query)))
+        if path == "/v1/catalog":
+            return _json(connection, self._catalog())
         if path == "/":
             path = "/index.html"
         asset = self._assets.get(path.lstrip("/"))
@@ -110,6 +117,30 @@ class CopilotServer:
             resp.headers["Cache-Control"] = "no-cache"
             return Response(resp.status_code, resp.reason_phrase, resp.headers, body)
         return _plain(connection, HTTPStatus.NOT_FOUND, f"no such endpoint: {path}\n")
+
+    async def _recent_calls(self, q: dict[str, list[str]]) -> list[dict[str, Any]]:
+        """``GET /v1/calls?rep=…&account=…&limit=…``: newest first, for the widget's call list."""
+        rep, account = q.get("rep", [None])[0], q.get("account", [None])[0]
+        try:
+            limit = max(1, min(100, int(q.get("limit", ["20"])[0])))
+        except ValueError:
+            limit = 20
+        store = self.engine.store
+        records = await asyncio.get_running_loop().run_in_executor(
+            self.engine.store_pool, lambda: store.calls(500))
+        out = [r.__dict__ for r in records
+               if (rep is None or r.rep == rep) and (account is None or r.account == account)]
+        return out[:limit]
+
+    def _catalog(self) -> dict[str, Any]:
+        """``GET /v1/catalog``: competitors and claim/objection types (the "AI missed this" picker)."""
+        pb = self.engine.playbooks
+        return {
+            "playbook_version": pb.version,
+            "competitors": [{"id": c.id, "name": c.name} for c in pb.competitors],
+            "claim_types": list(CLAIM_TYPES),
+            "objection_types": list(OBJECTION_TYPES),
+        }
 
     # websocket --------------------------------------------------------------------------
     async def _handle(self, ws: ServerConnection) -> None:
@@ -295,6 +326,17 @@ class CopilotServer:
             await ws.send(event.to_json())
         except ConnectionClosed:
             pass
+
+
+def _json(connection: ServerConnection, data: Any) -> Response:
+    body = json.dumps(data, ensure_ascii=False).encode()
+    resp = connection.respond(HTTPStatus.OK, "")
+    headers = Headers([(k, v) for k, v in resp.headers.raw_items()
+                       if k.lower() not in ("content-type", "content-length")])
+    headers["Content-Type"] = "application/json"
+    headers["Content-Length"] = str(len(body))
+    headers["Cache-Control"] = "no-store"
+    return Response(resp.status_code, resp.reason_phrase, headers, body)
 
 
 def _load_assets(root: Path) -> dict[str, tuple[bytes, str]]:

@@ -204,3 +204,18 @@ def test_health_and_unknown_paths(live_server):
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(base + "/nope")
     assert err.value.code == 404
+
+
+def test_recent_calls_and_catalog_endpoints(live_server, engine):
+    import urllib.request
+
+    base = live_server.url.replace("ws://", "http://")
+    engine.store.open_call("listed-call", rep="ann", account="acme", encoding="pcm_s16le",
+                           sample_rate=16000, channels=1, speakers=["unknown"],
+                           playbook_version=engine.playbooks.version)
+    calls = json.loads(urllib.request.urlopen(base + "/v1/calls?rep=ann").read())
+    assert [c["call_id"] for c in calls] == ["listed-call"]
+    assert json.loads(urllib.request.urlopen(base + "/v1/calls?rep=nobody").read()) == []
+    catalog = json.loads(urllib.request.urlopen(base + "/v1/catalog").read())
+    assert {"algolia", "elasticsearch", "typesense"} <= {c["id"] for c in catalog["competitors"]}
+    assert "pricing" in catalog["claim_types"] and "budget" in catalog["objection_types"]
