@@ -27,14 +27,21 @@ def proof_point(text: str) -> str | None:
     if m:
         return m.group(1).strip()
     under_proof = False
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
         heading = _HEADING.match(line)
         if heading and not _BULLET.match(line):
             under_proof = "proof" in heading.group(1).lower()
             continue
         bullet = _BULLET.match(line)
         if under_proof and bullet:
-            return bullet.group(1).strip()
+            # a bullet wrapped over several lines: its indented continuation lines belong to it
+            parts = [bullet.group(1).strip()]
+            for nxt in lines[i + 1:]:
+                if not nxt.strip() or _BULLET.match(nxt) or not nxt[:1].isspace():
+                    break
+                parts.append(nxt.strip())
+            return " ".join(parts)
     return None
 
 
