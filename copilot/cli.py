@@ -1,4 +1,4 @@
-"""``copilot`` command line: serve, replay, demo, calls, show, playbooks check."""
+"""``copilot`` command line: serve, replay, demo, calls, show, playbooks check, eval."""
 
 from __future__ import annotations
 
@@ -181,6 +181,10 @@ def _parser() -> argparse.ArgumentParser:
     pbs = pb.add_subparsers(dest="playbooks_command", required=True)
     chk = pbs.add_parser("check", help="validate playbook files (file:line messages)")
     chk.add_argument("dir", nargs="?")
+
+    from copilot.evaluation.cli import add_eval_parser
+
+    add_eval_parser(sub)
     return p
 
 
@@ -196,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "playbooks":
             return _playbooks_check(args)
+        if args.command == "eval":
+            from copilot.evaluation.cli import run_eval_command
+
+            return run_eval_command(args)
         settings = _settings(args)
         if args.command == "serve":
             host = args.host or settings.server.host

@@ -12,7 +12,8 @@ tolerance. Defaults (:data:`DEFAULT_TOLERANCE`):
 - ``per_hour`` 1.0 absolute: false flags per hour (one false flag in a 30-min set is 2/h);
 - ``count`` 0 absolute: error events.
 
-A metric missing or null on either side is shown and never a regression.
+A metric missing or null on either side is shown and never a regression; latency maxima
+(``*_max_s``, one sample each) are shown but informational.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class Delta:
 
 def metric_rule(name: str) -> tuple[int, str]:
     """``(direction, tolerance kind)`` for a report key (kind ``info`` for facts and counts)."""
-    if name in _FACTS or name.endswith("_latency_n") or name.startswith("n_"):
+    # a maximum is one sample: too noisy to gate on, shown for information
+    if name in _FACTS or name.endswith(("_latency_n", "_max_s")) or name.startswith("n_"):
         return 0, "info"
     if name.startswith("wer"):
         return -1, "rate"

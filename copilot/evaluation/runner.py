@@ -276,6 +276,8 @@ def aggregate(results: Sequence[CaseResult], *, dataset: str, options: EvalOptio
     scores = detection_scores(r.match for r in labelled if r.match)
     macro, per_type = claim_type_macro_f1(
         (r.detections, r.mentions, r.match) for r in labelled if r.match)
+    has_mentions = scores.tp + scores.fn > 0
+    has_claims = any(m.competitor for r in labelled for m in r.mentions)
     ranked = [rk for r in labelled for rk, _ in r.retrieval]
     relevant = [set(ex) for r in labelled for _, ex in r.retrieval]
     lat = {k: latency_summary(v for r in ok for v in r.latencies.get(k, [])) for k in _LATENCIES}
@@ -297,12 +299,14 @@ def aggregate(results: Sequence[CaseResult], *, dataset: str, options: EvalOptio
         "wer_streaming": _round(wer_s),
         "wer_offline": _round(wer_o),
         "reference_words": sum(len(ref.split()) for r in ok for ref, _ in r.wer_pairs),
-        "flag_precision": _round(scores.precision),
-        "flag_recall": _round(scores.recall),
-        "flag_f1": _round(scores.f1),
+        # with no labelled mention, P/R/F1 are artefacts of the empty-denominator conventions
+        # (recall 1.0, F1 0.0 after one false flag): report null; false flags per hour says it
+        "flag_precision": _round(scores.precision) if has_mentions else None,
+        "flag_recall": _round(scores.recall) if has_mentions else None,
+        "flag_f1": _round(scores.f1) if has_mentions else None,
         "flag_tp": scores.tp, "flag_fp": scores.fp, "flag_fn": scores.fn,
-        # None, not 0, when no competitor claim was labelled or predicted: nothing to score
-        "claim_macro_f1": _round(macro) if per_type else None,
+        # None, not 0, when no competitor claim was labelled: nothing to score
+        "claim_macro_f1": _round(macro) if per_type and has_claims else None,
         "false_flags_per_hour": _round(false_flags_per_hour(
             sum(len(r.match.false_positives) for r in clean if r.match), clean_audio))
         if clean_audio > 0 else None,

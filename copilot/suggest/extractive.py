@@ -16,7 +16,7 @@ from copilot.retrieve.hybrid import Hit
 
 __all__ = ["compose_extractive", "proof_point"]
 
-_PROOF_LINE = re.compile(r"^\s*(?:[-*]\s*)?\**proof(?: point)?s?\**\s*[:\-–]\s*(.+)$", re.I | re.M)
+_PROOF_LINE = re.compile(r"^[ \t]*(?:[-*][ \t]*)?\**proof(?: point)?s?\**[ \t]*[:\-–][ \t]*(.+)$", re.I | re.M)
 _HEADING = re.compile(r"^\s*(?:#+\s*|\*\*)(.+?)\**\s*$")
 _BULLET = re.compile(r"^\s*[-*]\s+(.+)$")
 
