@@ -61,8 +61,9 @@ class CallAnalyzer:
         *,
         playbook_version: str,
         cooldown: Any = None,
-        partial_min_confidence: float = 0.8,
+        partial_min_confidence: float = 0.7,
         context_turns: int = 2,
+        top_k: int = 3,
     ) -> None:
         self._detector = detector
         self._retriever = retriever
@@ -70,6 +71,7 @@ class CallAnalyzer:
         self._version = playbook_version
         self._cooldown = cooldown
         self._partial_min = partial_min_confidence
+        self._k = top_k
         self._flags: dict[tuple[str, str], Flag] = {}
         self._suggested_for: dict[str, str] = {}  # flag_id → section id of its suggestion
         self._context: deque[str] = deque(maxlen=context_turns)
@@ -131,7 +133,7 @@ class CallAnalyzer:
         context = [c for c in self._context if c != flag.utterance]
         hits = self._retriever.search(
             flag.utterance, competitor_id=flag.competitor, claim_type=flag.claim_type,
-            context=context, k=3,
+            context=context, k=self._k,
         )
         if self._suggested_for.get(flag.flag_id) == (hits[0].section.id if hits else None):
             return None  # re-sent flag, same answer: nothing new to show

@@ -65,6 +65,7 @@ class LiveCall:
             compose_extractive,
             playbook_version=engine.playbooks.version,
             cooldown=Cooldown(engine.settings.retrieval.cooldown_s),
+            top_k=engine.settings.retrieval.top_k,
         )
         self._audio_q: asyncio.Queue[list[np.ndarray] | None] = asyncio.Queue(maxsize=256)
         self._analysis_q: asyncio.Queue[Transcript | None] = asyncio.Queue()

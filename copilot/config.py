@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from copilot.asr.segmenter import SegmenterOptions as _Seg
 from copilot.errors import ConfigError
 
 __all__ = [
@@ -44,16 +45,12 @@ class AsrSettings(_Section):
     workers: int = 1
     language: str = "en"
     beam_size: int = 1
-    #: Silero VAD speech probability threshold
-    vad_threshold: float = 0.5
-    #: silence that ends an utterance (endpointing window)
-    min_silence_ms: int = 500
-    #: audio kept before detected speech, so a soft first word survives (BUGS S15)
-    speech_pad_ms: int = 400
-    #: re-decode an utterance in progress at most this often, for partials
-    partial_interval_s: float = 0.6
-    #: an utterance longer than this is cut and finalised (bounded buffer, BUGS S08)
-    max_utterance_s: float = 15.0
+    # the segmenter's knobs; their defaults (and why) live with the code: asr/segmenter.py
+    vad_threshold: float = _Seg.threshold
+    min_silence_ms: int = _Seg.min_silence_ms
+    speech_pad_ms: int = _Seg.speech_pad_ms
+    partial_interval_s: float = _Seg.partial_interval_s
+    max_utterance_s: float = _Seg.max_utterance_s
     #: minimum encoder context; Whisper loops on very short padded input (see docs/streaming.md)
     min_context_s: float = 8.0
     #: bias decoding towards competitor names (a prompt sentence; see docs/streaming.md)
@@ -70,7 +67,7 @@ class RetrievalSettings(_Section):
     top_k: int = 3
     #: the same section is not suggested again within this many seconds of call audio
     cooldown_s: float = 120.0
-    index_dir: str = ""  # empty = <playbooks>/.index
+    index_dir: str = ""  # empty = "index" beside the event store
 
 
 class LlmSettings(_Section):

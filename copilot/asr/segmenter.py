@@ -26,10 +26,15 @@ RATE = 16000
 
 @dataclass(frozen=True)
 class SegmenterOptions:
+    #: Silero speech probability that starts an utterance (its own default)
     threshold: float = 0.5
+    #: silence that ends an utterance: the endpointing window
     min_silence_ms: int = 500
+    #: audio kept before detected speech, so a soft first word survives (BUGS S15)
     speech_pad_ms: int = 400
+    #: re-decode the utterance in progress this often, for partials
     partial_interval_s: float = 0.6
+    #: longer utterances are cut and finalised: the recogniser's buffer stays bounded (S08)
     max_utterance_s: float = 15.0
     #: utterances shorter than this (after padding) are noise bursts, not words
     min_utterance_s: float = 0.25
