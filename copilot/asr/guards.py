@@ -14,7 +14,13 @@ from __future__ import annotations
 import re
 import zlib
 
-__all__ = ["collapse_repeats", "compression_ratio", "has_loop", "is_hallucination"]
+__all__ = [
+    "collapse_doubled",
+    "collapse_repeats",
+    "compression_ratio",
+    "has_loop",
+    "is_hallucination",
+]
 
 _WORD = re.compile(r"\S+")
 
@@ -83,6 +89,20 @@ def collapse_repeats(text: str, min_repeats: int = 3, max_n: int = 8) -> str:
         while [_norm(w) for w in tokens[j : j + n]] == words[i : i + n]:
             j += n
         tokens = tokens[: i + n] + tokens[j:]
+
+
+def collapse_doubled(text: str) -> str:
+    """``"3 3"`` → ``"3"``: a short utterance decoded as itself twice.
+
+    Whisper pads short audio with a long silent context and then sometimes says the whole
+    utterance twice (counting one number per second gave "3 3", "12 12"). Only applied by the
+    decoder to utterances too short to hold the same phrase twice (BUGS S09).
+    """
+    tokens = _WORD.findall(text)
+    n = len(tokens) // 2
+    if n and len(tokens) % 2 == 0 and [_norm(w) for w in tokens[:n]] == [_norm(w) for w in tokens[n:]]:
+        return " ".join(tokens[:n])
+    return text
 
 
 def is_hallucination(text: str, no_speech_prob: float, avg_logprob: float) -> bool:

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from copilot.asr.guards import collapse_repeats, compression_ratio, has_loop, is_hallucination
+from copilot.asr.guards import (
+    collapse_doubled,
+    collapse_repeats,
+    compression_ratio,
+    has_loop,
+    is_hallucination,
+)
 from copilot.config import AsrSettings
 from copilot.errors import AsrError
 
@@ -28,6 +34,9 @@ log = logging.getLogger(__name__)
 _TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
 # English speech runs ~2.5–3.5 words/s ≈ 4–5 tokens/s; 8 tokens/s + 10 is generous headroom.
 _TOKENS_PER_SECOND = 8
+# utterances shorter than this (with padding) rarely hold one phrase said twice; when tiny.en
+# returns one, it is the padded-context doubling, not speech (BUGS S09)
+_DOUBLING_MAX_S = 2.0
 
 
 def default_model_path() -> str:
@@ -162,6 +171,8 @@ class WhisperDecoder:
             raise AsrError(f"decoding failed: {exc}", retryable=True) from exc
         text, avg, nsp, cr, temp, _ = chosen
         text = collapse_repeats(text)
+        if seconds < _DOUBLING_MAX_S:
+            text = collapse_doubled(text)
         return DecodeResult(
             text=text,
             avg_logprob=float(avg),

@@ -193,8 +193,15 @@ class MentionDetector:
                     continue
                 if self._fuzzy:
                     hit = self._approximate(tokens, i, j, joined)
-                    if hit is not None and self._accept(text, tokens, i, j, hit[0]):
-                        candidates.append((i, j, *hit))
+                    if hit is None or not self._accept(text, tokens, i, j, hit[0]):
+                        continue
+                    # one word that only *sounds* like a name ("mango" ~ Mongo) is usually an
+                    # ordinary word: it needs search/vendor talk around it, as ambiguous
+                    # surfaces do. Misspellings ("algoliah") and several words mashed together
+                    # ("all goalia") are not ordinary words and need no context.
+                    if i == j and hit[1] == "phonetic" and not self._has_context(text, tokens, i, j):
+                        continue
+                    candidates.append((i, j, *hit))
         return self._resolve(text, tokens, candidates)
 
     # -- matching ------------------------------------------------------------------------

@@ -1,4 +1,10 @@
-from copilot.asr.guards import collapse_repeats, compression_ratio, has_loop, is_hallucination
+from copilot.asr.guards import (
+    collapse_doubled,
+    collapse_repeats,
+    compression_ratio,
+    has_loop,
+    is_hallucination,
+)
 
 
 def test_loops_are_collapsed_to_one_copy():
@@ -23,3 +29,10 @@ def test_stock_outro_on_silence_is_dropped_but_real_thanks_kept():
     assert is_hallucination("anything at all", no_speech_prob=0.8, avg_logprob=-1.3)
     assert not is_hallucination("Thank you.", no_speech_prob=0.05, avg_logprob=-0.2)
     assert is_hallucination("   ", 0.0, 0.0)
+
+
+def test_whole_utterance_doubling():
+    assert collapse_doubled("3 3") == "3"
+    assert collapse_doubled("Twelve. Twelve.") == "Twelve."
+    assert collapse_doubled("one two") == "one two"
+    assert collapse_doubled("no no no") == "no no no"
