@@ -1,11 +1,14 @@
 // The rep's widget: wiring between capture, the call socket and the views.
 //
 // Call id: `?call=` in the URL (e.g. the CRM activity id), else generated. `?rep=` and
-// `?account=` are passed on in `start`. The server is the page's own origin.
+// `?account=` are passed on in `start`. The server is the page's own origin. Before the call
+// the page lists the rep's recent calls (GET /v1/calls); the "AI missed this" picker offers the
+// competitor catalog (GET /v1/catalog).
 
 import { CallClient } from "./client.js";
 import { startCapture } from "./capture.js";
 import { CardsView } from "./cards.js";
+import { RecentCallsView } from "./recent.js";
 import { TranscriptView } from "./transcript.js";
 import { el } from "./ui.js";
 
@@ -59,6 +62,25 @@ function onAck(ev) {
   if (entry && !client.pending.has(ev.annotation_id)) showStatus(entry, "saved");
 }
 
+// The catalog for the "AI missed this" picker. Until it has loaded (or if it cannot be), the
+// picker falls back to the competitors flagged in this call and the built-in type lists.
+let catalog = null;
+
+async function getJson(path) {
+  const resp = await fetch(path, { headers: { Accept: "application/json" } });
+  if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+  return resp.json();
+}
+
+function pickerCatalog() {
+  const known = new Set((catalog ? catalog.competitors : []).map((c) => c.id));
+  const flagged = [...transcript.flags.values()]
+    .filter((f) => f.competitor && !known.has(f.competitor))
+    .map((f) => ({ id: f.competitor, name: f.competitor_name || f.competitor }));
+  const unique = [...new Map(flagged.map((c) => [c.id, c])).values()];
+  return { ...(catalog || {}), competitors: [...(catalog ? catalog.competitors : []), ...unique] };
+}
+
 const transcript = new TranscriptView($("transcript"), {
   annotate: (msg, statusEl) => annotate(msg, statusEl),
   markFlag: (flag, action, fields, statusEl) => {
@@ -67,14 +89,36 @@ const transcript = new TranscriptView($("transcript"), {
       statusEl, flagVerdicts.get(flag.flag_id),
       action === "accept" ? "Flag confirmed" : "Flag marked wrong"));
   },
-  competitors: () => [...new Set([...transcript.flags.values()]
-    .map((f) => f.competitor_name).filter(Boolean))],
+  catalog: pickerCatalog,
 });
 
 const cards = new CardsView({
   cards: $("cards"), handled: $("handled"), handledBox: $("handled-box"),
   handledCount: $("handled-count"), empty: $("cards-empty"), template: $("card-tpl"),
 }, { annotate, flag: (id) => transcript.flags.get(id) });
+
+const recent = new RecentCallsView({
+  box: $("recent"), list: $("recent-list"), empty: $("recent-empty") });
+
+/** Before the call: the rep's recent calls (only with `?rep=`; there is no login to ask). */
+async function loadRecent() {
+  const rep = params.get("rep");
+  if (!rep) return;
+  try {
+    const calls = await getJson(`/v1/calls?rep=${encodeURIComponent(rep)}&limit=5`);
+    if (!client) recent.render(calls, { rep, callId, now: new Date() });
+  } catch (err) {
+    if (!client) recent.fail(err.message);
+  }
+}
+
+async function loadCatalog() {
+  try {
+    catalog = await getJson("/v1/catalog");
+  } catch (err) {
+    catalog = null;  // the picker still works: flagged competitors + "Other competitor…"
+  }
+}
 
 // ---- connection + capture ---------------------------------------------------------------
 function setConn(state, text) {
@@ -123,6 +167,7 @@ async function startCall() {
   $("consent").disabled = true;
   $("with-tab").disabled = true;
   $("setup").classList.add("live");  // compact while the call runs: the cards need the room
+  recent.hide();
   $("setup-hint").textContent = capture.channels === 2
     ? "Recording: your microphone (rep) and the call tab (customer)."
     : "Recording your microphone (mono: speakers not separated).";
@@ -198,4 +243,5 @@ $("note-text").addEventListener("keydown", (e) => {
 });
 
 // test and diagnostics handle (no secrets in here: the page already sees all of it)
-window.copilot = { callId, client: null, annotations, transcript, cards };
+window.copilot = { callId, client: null, annotations, outbox: early, transcript, cards, recent,
+  loaded: Promise.all([loadRecent(), loadCatalog()]) };

@@ -1,13 +1,14 @@
 // Live transcript: lines keyed by segment_id (partials replaced in place, never appended),
 // flags highlighted on their evidence words, "AI missed this" on any line.
 
-import { el, inlineForm, CLAIM_TYPES, speakerLabel, clock } from "./ui.js";
+import { el, inlineForm, speakerLabel, clock } from "./ui.js";
 
 export class TranscriptView {
   /**
    * @param {HTMLElement} root
    * @param {object} hooks  {annotate(msg) -> annotation id, markFlag(flag, action, fields),
-   *                          competitors() -> [{id, name}]}
+   *                          catalog() -> {competitors: [{id, name}], claim_types,
+   *                          objection_types} for the "AI missed this" picker}
    */
   constructor(root, hooks) {
     this.root = root;
@@ -102,21 +103,22 @@ export class TranscriptView {
     const chips = [];
     for (const id of line.flags) {
       const f = this.flags.get(id);
-      const status = el("span", "status");
+      // A flag refined by its final re-renders the chips. Carry the status (pending/saved) and
+      // a half-filled "wrong" form over, and point every handler at the elements that stay in
+      // the DOM: a handler holding a detached status would never show the ack.
+      const prev = box.querySelector(`[data-flag-id="${CSS.escape(id)}"]`);
+      const status = (prev && prev.querySelector(".status")) || el("span", "status");
+      const form = (prev && prev.querySelector(".flag-form")) || el("div", "flag-form");
       const chip = el("div", "flag-chip", [
         el("span", "chip competitor", f.competitor_name || f.kind),
         el("span", "chip claim", f.claim_type.replace(/_/g, " ")),
-        el("button", "flag-ok", "Right"), el("button", "flag-wrong", "Wrong"), status,
-        el("div", "flag-form")]);
+        el("button", "flag-ok", "Right"), el("button", "flag-wrong", "Wrong"), status, form]);
       chip.dataset.flagId = id;
       chip.querySelector(".flag-ok").addEventListener(
         "click", () => this.hooks.markFlag(f, "accept", {}, status));
       chip.querySelector(".flag-wrong").addEventListener("click", () => {
-        inlineForm(chip.querySelector(".flag-form"), "wrong", (fields) =>
-          this.hooks.markFlag(f, "wrong", fields, status));
+        inlineForm(form, "wrong", (fields) => this.hooks.markFlag(f, "wrong", fields, status));
       });
-      const prev = box.querySelector(`[data-flag-id="${CSS.escape(id)}"] .status`);
-      if (prev) status.replaceWith(prev);  // keep the pending/saved state across re-renders
       chips.push(chip);
     }
     box.replaceChildren(...chips);
@@ -131,6 +133,6 @@ export class TranscriptView {
       const status = el("span", "status");
       line.node.querySelector(".meta").append(status);
       this.hooks.annotate({ action: "missed", target_id: segmentId, ...fields }, status);
-    }, { text: chosen, competitors: this.hooks.competitors(), claims: CLAIM_TYPES });
+    }, { text: chosen, catalog: this.hooks.catalog() });
   }
 }

@@ -24,6 +24,7 @@ def test_widget_end_to_end(page, live_server, engine, finished_calls) -> None:  
     call_id = f"web-e2e-{int(time.time())}"
     start_call(page, call_id)
     store = engine.store
+    assert page.locator("#recent").is_hidden(), "the recent-calls list gives way to the call"
 
     # transcript lines appear with a speaker label; partials never pile up as extra lines
     page.locator(".line .text").first.wait_for(timeout=60_000)
@@ -59,7 +60,9 @@ def test_widget_end_to_end(page, live_server, engine, finished_calls) -> None:  
     newest_id = page.locator("#cards .card").first.get_attribute("data-suggestion-id")
     page.keyboard.press("a")
     accepted = page.locator(f"[data-suggestion-id='{newest_id}']")
-    assert "saving" in accepted.locator(".status").inner_text() or \
+    # text_content, not inner_text: the accepted card has moved into the collapsed "Handled"
+    # list, and Chromium's innerText of content inside a closed <details> is ""
+    assert "saving" in (accepted.locator(".status").text_content() or "") or \
         accepted.locator(".status").get_attribute("data-state") == "saved"
     accepted.locator(".status[data-state='saved']").wait_for(state="attached", timeout=15_000)
 
@@ -105,7 +108,10 @@ def test_widget_end_to_end(page, live_server, engine, finished_calls) -> None:  
     line.locator("button.missed").click()
     missed_form = line.locator(".missed-form")
     assert missed_form.locator(".missed-text").input_value() == words
-    missed_form.locator(".missed-competitor").fill("Coveo")
+    # the picker offers the whole catalog: Typesense is never named in this call
+    offered = missed_form.locator(".missed-competitor optgroup option").all_inner_texts()
+    assert offered == [c.name for c in engine.playbooks.competitors]
+    missed_form.locator(".missed-competitor").select_option(label="Typesense")
     missed_form.locator(".missed-claim").select_option("pricing")
     missed_form.locator("button.save").click()
     line.locator(".meta .status[data-state='saved']").wait_for(state="attached", timeout=15_000)
@@ -124,7 +130,10 @@ def test_widget_end_to_end(page, live_server, engine, finished_calls) -> None:  
     assert stored[wrong_target]["action"] == "wrong"
     assert stored[wrong_target]["reason"] == "outdated_answer"
     assert stored[segment_id]["action"] == "missed"
-    assert stored[segment_id]["text"] == words and stored[segment_id]["competitor"] == "Coveo"
+    typesense = next(c.id for c in engine.playbooks.competitors if c.name == "Typesense")
+    assert stored[segment_id]["text"] == words
+    assert (stored[segment_id]["competitor"], stored[segment_id]["competitor_name"],
+            stored[segment_id]["claim_type"]) == (typesense, "Typesense", "pricing")
     assert stored[call_id]["action"] == "note"
     assert "Elasticsearch" in stored[call_id]["text"]
     assert {e["segment_id"] for e in final_segments(store, call_id)} >= {segment_id}
