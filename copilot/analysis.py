@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from copilot.detect.detector import sentence_and_next
 from copilot.events import Flag, Source, Suggestion, Transcript
 
 __all__ = ["CallAnalyzer", "FlagDecision", "Proposal"]
@@ -41,6 +42,9 @@ class FlagDecision:
     flag: Flag
     detection: Any
     needs_suggestion: bool
+    #: what retrieval searches with: the mention's sentence and the next one, not the whole
+    #: utterance (in mono audio an utterance often opens with the other speaker's turn)
+    query: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,10 @@ class CallAnalyzer:
             return []
         out: list[FlagDecision] = []
         for d in self._detector.detect(t.text, t.speaker):
-            if not t.final and d.confidence < self._partial_min:
+            # a partial raises a flag early only when it is sure: a typed claim, or the name
+            # itself spelled out (exact/alias, not a fuzzy guess that the final may undo)
+            sure_name = getattr(d, "method", "") in ("exact", "alias")
+            if not t.final and d.confidence < self._partial_min and not sure_name:
                 continue
             key = (t.segment_id, d.competitor_id or f"objection:{d.claim_type}")
             # mention time: proportional to its character offset within the utterance
@@ -120,7 +127,9 @@ class CallAnalyzer:
                     from_partial=not t.final,
                 )
             self._flags[key] = flag
-            out.append(FlagDecision(flag, d, needs_suggestion=t.speaker != "rep"))
+            lo, hi = sentence_and_next(t.text, d.char_start)
+            out.append(FlagDecision(flag, d, needs_suggestion=t.speaker != "rep",
+                                    query=t.text[lo:hi].strip() or t.text))
         if t.final:
             self._context.append(t.text)
         return out
@@ -132,7 +141,8 @@ class CallAnalyzer:
         flag = decision.flag
         context = [c for c in self._context if c != flag.utterance]
         hits = self._retriever.search(
-            flag.utterance, competitor_id=flag.competitor, claim_type=flag.claim_type,
+            decision.query or flag.utterance, competitor_id=flag.competitor,
+            claim_type=flag.claim_type,
             context=context, k=self._k,
         )
         if self._suggested_for.get(flag.flag_id) == (hits[0].section.id if hits else None):

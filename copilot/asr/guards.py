@@ -91,17 +91,22 @@ def collapse_repeats(text: str, min_repeats: int = 3, max_n: int = 8) -> str:
         tokens = tokens[: i + n] + tokens[j:]
 
 
-def collapse_doubled(text: str) -> str:
-    """``"3 3"`` → ``"3"``: a short utterance decoded as itself twice.
+def collapse_doubled(text: str, max_n: int = 3) -> str:
+    """``"3 3"`` → ``"3"``, ``"11 12 12"`` → ``"11 12"``: a short utterance's end said twice.
 
-    Whisper pads short audio with a long silent context and then sometimes says the whole
-    utterance twice (counting one number per second gave "3 3", "12 12"). Only applied by the
-    decoder to utterances too short to hold the same phrase twice (BUGS S09).
+    Whisper pads short audio with a long silent context and then sometimes repeats the whole
+    utterance, or its last words, into the padding (counting one number per second gave "3 3",
+    "11 12 12"). Only applied by the decoder to utterances too short to hold a phrase said twice
+    on purpose (BUGS S09).
     """
     tokens = _WORD.findall(text)
-    n = len(tokens) // 2
-    if n and len(tokens) % 2 == 0 and [_norm(w) for w in tokens[:n]] == [_norm(w) for w in tokens[n:]]:
-        return " ".join(tokens[:n])
+    words = [_norm(w) for w in tokens]
+    half = len(tokens) // 2
+    if half and len(tokens) % 2 == 0 and words[:half] == words[half:]:
+        return " ".join(tokens[:half])
+    for n in range(1, max_n + 1):
+        if len(words) >= 2 * n and any(words[-n:]) and words[-n:] == words[-2 * n : -n]:
+            return " ".join(tokens[:-n])
     return text
 
 

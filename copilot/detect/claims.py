@@ -156,6 +156,10 @@ class ClaimClassifier:
         cue_weight: share of the cue signal in the combined score when exemplars exist.
         min_confidence: claims below this are ``unspecified``.
         min_objection_confidence: objections below this are not reported.
+        names: competitor names, aliases and products. They are replaced by "the vendor" in
+            exemplars and queries before embedding, so similarity measures the *claim*, not
+            the name: unmasked, "we run Elasticsearch" sat at 0.9 cosine from a support example
+            that names Elasticsearch, and was typed a support claim.
     """
 
     def __init__(
@@ -166,8 +170,14 @@ class ClaimClassifier:
         cue_weight: float = 0.6,
         min_confidence: float = 0.3,
         min_objection_confidence: float = 0.45,
+        names: Sequence[str] = (),
     ) -> None:
         self._embed = embed_fn
+        ordered = sorted({n for n in names if n.strip()}, key=len, reverse=True)
+        self._names = (
+            re.compile(r"\b(?:" + "|".join(re.escape(n) for n in ordered) + r")(?:'s)?\b", re.I)
+            if ordered else None
+        )
         self._last: tuple[str, np.ndarray] | None = None
         self._cue_weight = cue_weight if embed_fn is not None else 1.0
         self._min = min_confidence
@@ -193,8 +203,11 @@ class ClaimClassifier:
                     break  # an example counts for its section's first known type only
         if self._embed is None or not texts:
             return None
-        vectors = np.asarray(self._embed(texts), dtype=np.float32)
+        vectors = np.asarray(self._embed([self._mask(t) for t in texts]), dtype=np.float32)
         return labels, vectors
+
+    def _mask(self, text: str) -> str:
+        return self._names.sub("the vendor", text) if self._names is not None else text
 
     # -- public --------------------------------------------------------------------------
 
@@ -209,7 +222,10 @@ class ClaimClassifier:
 
     def classify_detail(self, text: str) -> ClaimResult:
         """Like :meth:`classify`, with the supporting cue span."""
-        best = self._best(text, CLAIM_CUES, self._claim_ex)
+        # as for objections: without a cue word, only a near-copy of an exemplar types a claim.
+        # Similarity alone typed "our catalog runs on Elasticsearch" as support, then as
+        # contract_switching — a wrong card costs more than an untyped one.
+        best = self._best(text, CLAIM_CUES, self._claim_ex, need_cue=True)
         if best.confidence < self._min:
             return ClaimResult("unspecified", best.confidence)
         if best.cue is None:
@@ -274,7 +290,7 @@ class ClaimClassifier:
         if self._last is not None and self._last[0] == text:
             query = self._last[1]  # classify_detail asks twice for the same utterance
         else:
-            query = np.asarray(self._embed([text]), dtype=np.float32)[0]
+            query = np.asarray(self._embed([self._mask(text)]), dtype=np.float32)[0]
             self._last = (text, query)
         sims = vectors @ query
         out: dict[str, float] = {}

@@ -17,11 +17,12 @@ from copilot.detect.claims import ClaimClassifier, ClaimResult, EmbedFn
 from copilot.detect.mentions import Mention, MentionDetector
 from copilot.playbooks.model import Competitor, PlaybookSet
 
-__all__ = ["REP_PRIORITY_FACTOR", "Detection", "Detector"]
+__all__ = ["REP_PRIORITY_FACTOR", "Detection", "Detector", "sentence_and_next"]
 
 #: priority multiplier for detections in the rep's own speech
 REP_PRIORITY_FACTOR = 0.3
 
+_SENTENCE_BREAK = re.compile(r"[.!?]+(?:\s+|$)")
 _CLAUSE_BREAK = re.compile(r"[.!?;]+\s+|\s+(?:but|whereas|while|although)\s+", re.IGNORECASE)
 
 
@@ -76,7 +77,9 @@ class Detector:
         cls, playbooks: PlaybookSet, embed_fn: EmbedFn | None = None, **kwargs: Any
     ) -> Detector:
         """Build mentions + classifier from one playbook set (``embed_fn`` as for the classifier)."""
-        return cls(playbooks.competitors, ClaimClassifier(playbooks.sections, embed_fn), **kwargs)
+        names = [n for c in playbooks.competitors for n in (c.name, *c.aliases, *c.products)]
+        classifier = ClaimClassifier(playbooks.sections, embed_fn, names=names)
+        return cls(playbooks.competitors, classifier, **kwargs)
 
     def detect(self, text: str, speaker: str = "unknown") -> list[Detection]:
         """Detections in ``text`` (empty for most utterances), strongest first."""
@@ -108,9 +111,14 @@ class Detector:
         lo, hi = _clause(text, mention.char_start, mention.char_end)
         claim: ClaimResult = self._classifier.classify_detail(text[lo:hi])
         if claim.type == "unspecified" and (lo, hi) != (0, len(text)):
-            # the claim may sit in a neighbouring clause ("We use Typesense. It's faster.")
-            claim = self._classifier.classify_detail(text)
-            lo = 0
+            # the claim may sit in a neighbouring clause ("We use Typesense. It's faster.") —
+            # the mention's sentence and the one after it, not earlier ones: in mono audio an
+            # utterance often starts with the other speaker's turn ("how does search work for
+            # you today? We run Elasticsearch.")
+            lo2, hi2 = sentence_and_next(text, mention.char_start)
+            wider = self._classifier.classify_detail(text[lo2:hi2])
+            if wider.type != "unspecified":
+                claim, lo = wider, lo2
         start, end = mention.char_start, mention.char_end
         if claim.cue is not None:
             start, end = min(start, lo + claim.cue_start), max(end, lo + claim.cue_end)
@@ -131,6 +139,15 @@ class Detector:
             round(confidence * factor, 4),
             mention.method,
         )
+
+
+def sentence_and_next(text: str, pos: int) -> tuple[int, int]:
+    """Bounds of the sentence holding ``pos`` and the sentence after it."""
+    ends = [m.end() for m in _SENTENCE_BREAK.finditer(text)]
+    lo = max((e for e in ends if e <= pos), default=0)
+    after = [e for e in ends if e > pos]
+    hi = after[1] if len(after) > 1 else len(text)
+    return lo, hi
 
 
 def _clause(text: str, start: int, end: int) -> tuple[int, int]:

@@ -62,6 +62,7 @@ _STOPWORDS: frozenset[str] = frozenset(
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[&+.][A-Za-z0-9]+)*(?:['’][A-Za-z]+)?")
 _POSSESSIVE = re.compile(r"['’]s?$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?]\s*$")
+_SENTENCE_BREAK = re.compile(r"[.!?](?=\s|$)")
 
 _SCORES: dict[str, float] = {"exact": 1.0, "alias": 0.95}
 _MAX_NGRAM = 3
@@ -199,7 +200,8 @@ class MentionDetector:
                     # ordinary word: it needs search/vendor talk around it, as ambiguous
                     # surfaces do. Misspellings ("algoliah") and several words mashed together
                     # ("all goalia") are not ordinary words and need no context.
-                    if i == j and hit[1] == "phonetic" and not self._has_context(text, tokens, i, j):
+                    if i == j and hit[1] == "phonetic" and not self._has_context(
+                            text, tokens, i, j, same_sentence=True):
                         continue
                     candidates.append((i, j, *hit))
         return self._resolve(text, tokens, candidates)
@@ -252,9 +254,18 @@ class MentionDetector:
                     return True
         return False
 
-    def _has_context(self, text: str, tokens: list[_Token], i: int, j: int) -> bool:
+    def _has_context(self, text: str, tokens: list[_Token], i: int, j: int,
+                     same_sentence: bool = False) -> bool:
         lo, hi = max(0, i - _CONTEXT_WINDOW), min(len(tokens), j + 1 + _CONTEXT_WINDOW)
-        if any(t.norm in CONTEXT_WORDS for t in tokens[lo:i] + tokens[j + 1 : hi]):
+        near = tokens[lo:i] + tokens[j + 1 : hi]
+        if same_sentence:
+            # "…search felt slow. Our mango…": the previous sentence's "search" says nothing
+            left = max((m.end() for m in _SENTENCE_BREAK.finditer(text, 0, tokens[i].start)),
+                       default=0)
+            right = _SENTENCE_BREAK.search(text, tokens[j].end)
+            stop = right.start() if right else len(text)
+            near = [t for t in near if left <= t.start and t.end <= stop]
+        if any(t.norm in CONTEXT_WORDS for t in near):
             return True
         # Capitalised mid-sentence reads as a proper noun ("we run Elastic today"); at a
         # sentence start capitals say nothing.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from datetime import datetime
@@ -115,6 +116,10 @@ def run_eval_command(args: argparse.Namespace) -> int:
     return 2 on bad input.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if not getattr(args, "verbose", False):
+        # one "call started" line per case would break the progress bar; -v brings them back
+        for name in ("copilot.server", "copilot.call"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         if args.dataset == "compare":
             from copilot.evaluation.compare import main_compare

@@ -438,6 +438,8 @@ async def run_eval(dataset: Dataset, settings: Settings, options: EvalOptions,
     Raises:
         CopilotError: the engine cannot load (models, playbooks).
     """
+    from websockets.exceptions import WebSocketException
+
     from copilot.server import running_server
 
     if options.mode not in MODES:
@@ -461,7 +463,8 @@ async def run_eval(dataset: Dataset, settings: Settings, options: EvalOptions,
             for case in cases:
                 try:
                     res = await _run_case(case, url, options, offline_model, engine.settings.asr.beam_size)
-                except (CopilotError, OSError, ValueError) as exc:
+                except (CopilotError, OSError, ValueError, WebSocketException) as exc:
+                    # one case's failure (bad audio, a dropped connection) must not end the run
                     msg = getattr(exc, "message", None) or str(exc)
                     res = CaseResult(case.id, "problem", [f"{type(exc).__name__}: {msg}"])
                 res.problems += [f"note: {n}" for n in case.notes]
@@ -469,7 +472,8 @@ async def run_eval(dataset: Dataset, settings: Settings, options: EvalOptions,
                 if progress:
                     progress(res)
             model_path = engine.decoder.model_path
-    extra = {"model": "/".join(Path(model_path).parts[-2:]), "load_seconds": {k: round(v, 2) for k, v in load_s.items()},
+    extra = {"model": "/".join(Path(model_path).parts[-2:]),
+             "load_seconds": {k: round(v, 2) for k, v in load_s.items()},
              "offline_method": "faster_whisper.WhisperModel.transcribe (same model, no VAD, no prompt)"
              if options.offline else None}
     report = aggregate(results, dataset=dataset.name, options=options, extra=extra)

@@ -140,7 +140,9 @@ class HybridRetriever:
             score = self._wd * d + (1.0 - self._wd) * lex
             if competitor_id is not None and sec.competitor == competitor_id:
                 score += self._boost_comp
-            if claim_type and claim_type != "unspecified" and claim_type in sec.claim_types:
+            # "unspecified" is a type too: a bare mention ("we run Elasticsearch") is answered
+            # by the competitor's overview card, not by whichever claim card shares most words
+            if claim_type and claim_type in sec.claim_types:
                 score += self._boost_claim
             if score >= gate:
                 hits.append(Hit(sec, round(score, 4), round(d, 4), round(lex, 4)))

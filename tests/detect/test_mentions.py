@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from copilot.detect.mentions import MentionDetector, tokenize
@@ -108,3 +110,11 @@ def test_tokenize_keeps_spans_and_folds_possessive():
     toks = tokenize("Algolia's A/B tests")
     assert [t.norm for t in toks] == ["algolia", "a", "b", "tests"]
     assert toks[0].start == 0 and toks[0].end == len("Algolia's")
+
+
+def test_sound_alike_word_needs_search_talk_in_its_own_sentence():
+    from copilot.playbooks.loader import load_playbooks
+
+    m = MentionDetector(load_playbooks(Path(__file__).resolve().parents[2] / "playbooks").competitors)
+    assert m.find("Users said search felt slow. Our mango and go bag products sell well.") == []
+    assert [x.competitor_id for x in m.find("our mango search cluster is slow")] == ["mongodb_atlas"]
