@@ -67,7 +67,7 @@ class Engine:
         timings["asr"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        embedder = Embedder(settings.retrieval.embedding_model or None)
+        embedder = Embedder.shared(settings.retrieval.embedding_model or None)
         index_dir = settings.retrieval.index_dir or str(Path(settings.store.path).parent / "index")
         retriever = HybridRetriever(
             playbooks, embedder, index_dir=index_dir, min_score=settings.retrieval.min_score

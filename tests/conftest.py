@@ -18,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = (REPO_ROOT / "../shared/data").resolve()
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 SALES_CALL = FIXTURES / "audio" / "sales_call_two_competitors.wav"
+PLAYBOOKS_DIR = REPO_ROOT / "playbooks"
 
 
 def shared_file(rel: str) -> Path:
@@ -27,6 +28,22 @@ def shared_file(rel: str) -> Path:
     path = SHARED / rel
     assert path.exists(), f"{path} missing from the shared data folder"
     return path
+
+
+@pytest.fixture(scope="session")
+def embedder():  # noqa: ANN201
+    """The real MiniLM embedding model, loaded once per process."""
+    from copilot.retrieve.embedder import Embedder
+
+    return Embedder.shared()
+
+
+@pytest.fixture(scope="session")
+def playbooks():  # noqa: ANN201
+    """The repo's own playbooks."""
+    from copilot.playbooks.loader import load_playbooks
+
+    return load_playbooks(PLAYBOOKS_DIR)
 
 
 @pytest.fixture(scope="session")
