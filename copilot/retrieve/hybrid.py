@@ -9,6 +9,7 @@ competitor's and claim type's sections get a boost. Nothing under ``min_score`` 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ import numpy as np
 from copilot.playbooks.model import PlaybookSet, Section
 from copilot.retrieve.embedder import TextEncoder
 from copilot.retrieve.index import SectionIndex, load_or_build
+
+# bm25s sets its own logger to DEBUG at import, which prints index builds into server logs
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 __all__ = ["Hit", "HybridRetriever", "lexical_tokens"]
 

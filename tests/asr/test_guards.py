@@ -35,4 +35,5 @@ def test_whole_utterance_doubling():
     assert collapse_doubled("3 3") == "3"
     assert collapse_doubled("Twelve. Twelve.") == "Twelve."
     assert collapse_doubled("one two") == "one two"
-    assert collapse_doubled("no no no") == "no no no"
+    assert collapse_doubled("11 12 12") == "11 12"
+    assert collapse_doubled("we want it") == "we want it"
