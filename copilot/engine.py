@@ -21,9 +21,20 @@ from copilot.config import Settings
 from copilot.playbooks.model import PlaybookSet
 from copilot.store.sqlite import EventStore
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "hotword_names"]
 
 log = logging.getLogger(__name__)
+
+
+def hotword_names(playbooks: PlaybookSet) -> list[str]:
+    """Competitor names worth biasing the recogniser towards: one-word names only.
+
+    Multi-word names ("MongoDB Atlas Search", "PostgreSQL full-text search") put ordinary words
+    into the prompt, and the prompt then leaks into ordinary speech: with them, "How has the
+    quarter been" came out "How has the MongoDB in" (BUGS S14). One-word brand names (Algolia,
+    Typesense) are what tiny.en cannot spell unaided and gain most (bench_hotwords).
+    """
+    return [c.name for c in playbooks.competitors if len(c.name.split()) == 1]
 
 
 @dataclass
@@ -62,7 +73,7 @@ class Engine:
 
         t = time.perf_counter()
         decoder = WhisperDecoder(settings.asr)
-        decoder.set_hotwords([c.name for c in playbooks.competitors], settings.asr.own_product)
+        decoder.set_hotwords(hotword_names(playbooks), settings.asr.own_product)
         vad = SileroVad()
         timings["asr"] = time.perf_counter() - t
 
