@@ -83,6 +83,8 @@ class LiveCall:
         self.llm = llm
         self._llm_task: asyncio.Task[None] | None = None
         self._input_closed = False
+        self._held: list[np.ndarray] = []  # frames waiting for the format sniffer's verdict
+        self._format_error = ""
         self.finished = asyncio.Event()
         self._grace: asyncio.TimerHandle | None = None
 
@@ -130,6 +132,9 @@ class LiveCall:
         """End of input: flush every stage so the last words get a final (BUGS S13)."""
         if not self._input_closed:
             self._input_closed = True
+            for f in self._held:  # a call too short for the sniffer to judge
+                await self._audio_q.put(self._resampler.process(f))
+            self._held = []
             await self._audio_q.put(None)
         # drain stage by stage, so every final reaches analysis before analysis ends
         await asyncio.gather(self._feed_task, return_exceptions=True)
@@ -156,18 +161,35 @@ class LiveCall:
 
     # input ------------------------------------------------------------------------------
     async def push_audio(self, data: bytes) -> None:
-        """Validate and queue one audio frame. Raises AudioFormatError (frame dropped, call goes on)."""
+        """Validate and queue one audio frame. Raises AudioFormatError (frame dropped, call goes on).
+
+        The first ~0.5 s of non-silent audio is held back until the format sniffer has judged
+        it, so audio that contradicts its declaration never reaches the decoder (BUGS S04):
+        after a mismatch is reported, the rest of the stream is dropped unheard.
+        """
         if self._input_closed:
             raise AudioFormatError("audio after stop is ignored")
         frame = decode_frame(self.fmt, data)
-        self._sniffer.feed(data, frame)
-        per_channel = self._resampler.process(frame)
         self.received_s += len(frame) / self.fmt.sample_rate
-        now = time.time()
-        self._arrivals.append((self.received_s, now))
+        self._arrivals.append((self.received_s, time.time()))
         while len(self._arrivals) > 2 and self._arrivals[0][0] < self.received_s - 120:
             self._arrivals.popleft()
-        await self._audio_q.put(per_channel)  # full queue → we stop reading → TCP backpressure
+        if self._format_error:
+            return  # already reported once; this stream's audio is not what it claims to be
+        if not self._sniffer.done:
+            try:
+                self._sniffer.feed(data, frame)
+            except AudioFormatError as exc:
+                self._format_error = exc.message
+                self._held.clear()
+                raise
+            if not self._sniffer.done:
+                self._held.append(frame)
+                return
+        frames, self._held = [*self._held, frame], []
+        for f in frames:
+            # a full queue makes us stop reading the socket: TCP backpressure on the client
+            await self._audio_q.put(self._resampler.process(f))
 
     def arrival_wall(self, audio_s: float) -> float | None:
         for a, wall in self._arrivals:
