@@ -97,11 +97,16 @@ class CallAnalyzer:
             if not t.final and d.confidence < self._partial_min and not sure_name:
                 continue
             key = (t.segment_id, d.competitor_id or f"objection:{d.claim_type}")
-            # mention time: proportional to its character offset within the utterance
+            # when the words were said: proportional to the name's character offset within the
+            # utterance (the evidence may start earlier, at a claim cue)
+            lo = getattr(d, "mention_start", -1)
+            hi = getattr(d, "mention_end", -1)
+            if lo < 0:
+                lo, hi = d.char_start, d.char_end
             span = max(t.end - t.start, 0.0)
             n = max(len(t.text), 1)
-            start = t.start + span * d.char_start / n
-            end = t.start + span * d.char_end / n
+            start = t.start + span * lo / n
+            end = t.start + span * hi / n
             old = self._flags.get(key)
             if old is not None:
                 if old.claim_type == d.claim_type or not t.final:

@@ -45,6 +45,9 @@ class Detection:
     speaker: str = "unknown"
     priority: float = 0.0
     method: str = ""  # how the competitor was matched ("exact", …) or "cue"/"exemplar"
+    #: the competitor name's own span (the evidence may reach back to a claim cue); -1: none
+    mention_start: int = -1
+    mention_end: int = -1
 
 
 class Detector:
@@ -138,6 +141,8 @@ class Detector:
             speaker,
             round(confidence * factor, 4),
             mention.method,
+            mention.char_start,
+            mention.char_end,
         )
 
 
