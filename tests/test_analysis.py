@@ -119,3 +119,21 @@ def test_off_topic_gets_no_card_and_objections_are_flagged():
     assert [x.flag.kind for x in d] == ["objection"]
     assert a.suggest(d[0], 5.0) is None  # retriever found nothing above its gate
     assert a.on_transcript(t("")) == []
+
+
+def test_flag_time_follows_the_name_not_an_earlier_claim_cue():
+    @dataclass
+    class DM(D):
+        mention_start: int = -1
+        mention_end: int = -1
+
+    class CueFirst(FakeDetector):
+        def detect(self, text, speaker="unknown"):
+            i = text.index("Algolia")
+            return [DM("competitor", "algolia", "Algolia", "performance", text[: i + 7], 0, i + 7,
+                       0.9, i, i + 7)]
+
+    a = CallAnalyzer(CueFirst(), None, None, playbook_version="v")
+    text = "fast results matter a lot to us and Algolia"
+    f = a.on_transcript(t(text, start=0.0, end=10.0))[0].flag
+    assert f.start == round(10.0 * text.index("Algolia") / len(text), 3)
