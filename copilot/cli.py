@@ -210,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
             port = settings.server.port if args.port is None else args.port
             asyncio.run(_serve(settings, host, port))
             return 0
+        if args.command in ("replay", "demo") and not args.verbose:
+            # the rep-facing lines are the output here; start-up chatter only with -v
+            logging.getLogger("copilot").setLevel(logging.WARNING)
         if args.command in ("replay", "demo"):
             if args.command == "demo":
                 args.file = str(DEMO_CALL)
@@ -225,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `copilot show ID | head`
+        sys.stderr.close()
+        return 0
     return 0
 
 

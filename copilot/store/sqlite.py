@@ -157,8 +157,9 @@ class EventStore:
 
     def _record(self, row: tuple[Any, ...]) -> CallRecord:
         counts = dict(
-            self._run("SELECT type, COUNT(*) FROM events WHERE call_id=? GROUP BY type",
-                      (row[0],)).fetchall()
+            # a flag or card re-sent with the same id (refined claim, LLM rewrite) counts once
+            self._run("SELECT type, COUNT(DISTINCT COALESCE(item_id, seq)) FROM events"
+                      " WHERE call_id=? GROUP BY type", (row[0],)).fetchall()
         )
         return CallRecord(*row, counts=counts)
 

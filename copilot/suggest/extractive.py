@@ -19,10 +19,16 @@ __all__ = ["compose_extractive", "proof_point"]
 _PROOF_LINE = re.compile(r"^[ \t]*(?:[-*][ \t]*)?\**proof(?: point)?s?\**[ \t]*[:\-–][ \t]*(.+)$", re.I | re.M)
 _HEADING = re.compile(r"^\s*(?:#+\s*|\*\*)(.+?)\**\s*$")
 _BULLET = re.compile(r"^\s*[-*]\s+(.+)$")
+_EMPHASIS = re.compile(r"(?<!\w)[*_]{1,2}([^*_]+?)[*_]{1,2}(?!\w)")  # *and*, **and**, _and_
 
 
 def proof_point(text: str) -> str | None:
-    """The first proof point in a section body, or None."""
+    """The first proof point in a section body (plain text, markdown emphasis removed), or None."""
+    found = _first_proof(text)
+    return _EMPHASIS.sub(r"\1", found) if found else None
+
+
+def _first_proof(text: str) -> str | None:
     m = _PROOF_LINE.search(text)
     if m:
         return m.group(1).strip()

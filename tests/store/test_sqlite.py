@@ -68,3 +68,10 @@ def test_retention_purges_only_old_ended_calls(store):
     assert store.purge_older_than(90) == 1
     with pytest.raises(UnknownCall):
         store.call("c1")
+
+
+def test_a_resent_flag_counts_once(store):
+    store.append(Flag(flag_id="f1", competitor="algolia").stamped(call_id="c1", seq=1, ts=1.0))
+    store.append(Flag(flag_id="f1", competitor="algolia", claim_type="pricing").stamped(
+        call_id="c1", seq=2, ts=2.0))
+    assert store.call("c1").counts == {"flag": 1}
