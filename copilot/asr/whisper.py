@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from copilot.asr.guards import (
     has_loop,
     is_hallucination,
 )
+from copilot.asr.hotwords import names_in, supported
 from copilot.config import AsrSettings
 from copilot.errors import AsrError
 
@@ -90,6 +92,7 @@ class WhisperDecoder:
         )
         self._fe_lock = threading.Lock()
         self._hotword_tokens: list[int] = []
+        self._hotword_names: list[str] = []
 
     def set_hotwords(self, words: list[str], own_product: str = "") -> None:
         """Names to bias decoding towards, as a ``<|startofprev|>`` prompt.
@@ -97,6 +100,7 @@ class WhisperDecoder:
         Written as one plain sentence: a bare comma list made tiny.en title-case and
         comma-split the following speech ("Faster, Results, and Better, Typo Handling").
         """
+        self._hotword_names = list(words)
         if not words:
             self._hotword_tokens = []
             return
@@ -105,10 +109,10 @@ class WhisperDecoder:
         text = f" We compared{ours} with {names}."
         self._hotword_tokens = self._tok.encode(text)[:80]
 
-    def _prompt(self, prev_text: str = "") -> list[int]:
+    def _prompt(self, prev_text: str = "", hotwords: bool = True) -> list[int]:
         prompt: list[int] = []
         prev = self._tok.encode(" " + prev_text.strip())[-100:] if prev_text.strip() else []
-        if self.settings.hotwords and self._hotword_tokens:
+        if hotwords and self._hotword_tokens:
             prev = self._hotword_tokens + prev
         if prev:
             prompt = [self._tok.sot_prev, *prev]
@@ -125,8 +129,12 @@ class WhisperDecoder:
         return np.ascontiguousarray(feats[None, :, :frames], dtype=np.float32)
 
     def decode(self, audio: np.ndarray, prev_text: str = "") -> DecodeResult:
-        import time
+        """Text of one utterance (16 kHz float32). Thread-safe.
 
+        A competitor name in the text is checked against a second, unbiased decode before it is
+        published, partials included (they raise flags early): :mod:`copilot.asr.hotwords`,
+        BUGS S14. That second decode runs only when a name appears, so it is rare.
+        """
         t0 = time.perf_counter()
         # a short silent lead-in: an utterance that starts at the very first sample of a stream
         # has no pre-roll, and tiny.en then garbles its first words ("We compare an earlier"
@@ -136,42 +144,15 @@ class WhisperDecoder:
         if seconds > 30:
             audio = audio[-30 * 16000 :]
             seconds = 30.0
+        biased = self.settings.hotwords and bool(self._hotword_tokens)
         try:
             enc = self._wm.model.encode(self._ct2.StorageView.from_array(self.features(audio)))
-            prompt = self._prompt(prev_text)
-            max_new = int(10 + seconds * _TOKENS_PER_SECOND)
-            tried: list[tuple[str, float, float, float, float, bool]] = []
-            chosen = None
-            for temp in _TEMPERATURES:
-                kw = (
-                    {"beam_size": self.settings.beam_size}
-                    if temp == 0
-                    else {"beam_size": 1, "sampling_topk": 0, "sampling_temperature": temp}
-                )
-                r = self._wm.model.generate(
-                    enc,
-                    [prompt],
-                    max_length=len(prompt) + max_new,
-                    return_scores=True,
-                    return_no_speech_prob=True,
-                    suppress_blank=True,
-                    suppress_tokens=[-1],
-                    **kw,
-                )[0]
-                tokens = r.sequences_ids[0]
-                text = self._tok.decode(tokens).strip()
-                avg = r.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
-                cr = compression_ratio(text)
-                looping = cr > 2.4 or has_loop(text) or len(tokens) >= max_new
-                cand = (text, avg, r.no_speech_prob, cr, temp, looping)
-                tried.append(cand)
-                if (not looping and avg >= -1.0) or r.no_speech_prob > 0.6:
-                    # good enough, or silence: warmer sampling would only invent words
-                    chosen = cand
-                    break
-            if chosen is None:
-                clean = [c for c in tried if not c[5]]
-                chosen = max(clean or tried, key=lambda c: c[1])
+            chosen = self._generate(enc, self._prompt(prev_text, biased), seconds)
+            names = names_in(chosen[0], self._hotword_names) if biased else []
+            if names:
+                plain = self._generate(enc, self._prompt(prev_text, False), seconds)
+                if not all(supported(chosen[0], plain[0], n) for n in names):
+                    chosen = plain  # the prompt put a name in that the audio does not carry
         except Exception as exc:  # noqa: BLE001
             raise AsrError(f"decoding failed: {exc}", retryable=True) from exc
         text, avg, nsp, cr, temp, _ = chosen
@@ -187,3 +168,36 @@ class WhisperDecoder:
             seconds=time.perf_counter() - t0,
             dropped=is_hallucination(text, nsp, avg),
         )
+
+    def _generate(self, enc: object, prompt: list[int],
+                  seconds: float) -> tuple[str, float, float, float, float, bool]:
+        """Greedy decode with temperature fallback; (text, avg_logprob, no_speech, cr, temp, loop)."""
+        max_new = int(10 + seconds * _TOKENS_PER_SECOND)
+        tried: list[tuple[str, float, float, float, float, bool]] = []
+        for temp in _TEMPERATURES:
+            kw = (
+                {"beam_size": self.settings.beam_size}
+                if temp == 0
+                else {"beam_size": 1, "sampling_topk": 0, "sampling_temperature": temp}
+            )
+            r = self._wm.model.generate(
+                enc,
+                [prompt],
+                max_length=len(prompt) + max_new,
+                return_scores=True,
+                return_no_speech_prob=True,
+                suppress_blank=True,
+                suppress_tokens=[-1],
+                **kw,
+            )[0]
+            tokens = r.sequences_ids[0]
+            text = self._tok.decode(tokens).strip()
+            avg = r.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
+            cr = compression_ratio(text)
+            looping = cr > 2.4 or has_loop(text) or len(tokens) >= max_new
+            cand = (text, avg, r.no_speech_prob, cr, temp, looping)
+            tried.append(cand)
+            if (not looping and avg >= -1.0) or r.no_speech_prob > 0.6:
+                return cand  # good enough, or silence: warmer sampling would only invent words
+        clean = [c for c in tried if not c[5]]
+        return max(clean or tried, key=lambda c: c[1])

@@ -1,0 +1,22 @@
+from copilot.asr.hotwords import names_in, supported
+
+
+def test_a_misheard_name_is_confirmed_by_its_sound_alike():
+    assert supported("To be honest, Algolia quoted us", "To be honest, I'll go here quoted us",
+                     "Algolia")
+    assert supported("runs on Elasticsearch and", "runs on elastic search and", "Elasticsearch")
+    assert supported("we compared Typesense", "we compared type sentence", "Typesense")
+
+
+def test_a_name_the_prompt_invented_is_refused():
+    # real SpokenWOZ call: "okay, perfect" came out "Algolia is perfect" with hotwords on
+    assert not supported("Algolia is perfect.", "Okay, perfect.", "Algolia")
+    assert not supported("has been confirmed an Algolia.", "has been confirmed.", "Algolia")
+    assert not supported("so Algolia with the other one", "so I go with the other one", "Algolia")
+
+
+def test_names_in():
+    assert names_in("We run Elasticsearch, not algolia.", ["Algolia", "Typesense",
+                                                           "Elasticsearch"]) == [
+        "Algolia", "Elasticsearch"]
+    assert names_in("algolias", ["Algolia"]) == []
