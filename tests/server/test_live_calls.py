@@ -8,7 +8,6 @@ import json
 import time
 from contextlib import redirect_stdout
 
-import numpy as np
 import pytest
 from websockets.sync.client import connect
 
