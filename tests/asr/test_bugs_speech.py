@@ -445,9 +445,10 @@ def test_s15_quiet_first_word_after_a_pause_is_kept(engine):
     loud, _ = said(-32)
     soft, start = said(-42)  # the first word 10 dB softer than the rest
     assert start <= lead - 0.2, f"utterance starts at {start:.2f} s: no pre-roll before the word"
-    # tiny.en hears espeak's "Honestly" as "Obviously" at any level; what must not happen is
-    # that the soft first word is lost: same first word as at full level, and four words
-    assert len(soft) >= 4 and soft[0] == loud[0], (loud, soft)
+    # tiny.en hears espeak's "Honestly" as "Honestly" or "Obviously" from run to run, at any
+    # level; what must not happen is that the soft first word is lost: as many words as at full
+    # level, four at least, and the first one is not the second word of the sentence
+    assert len(soft) >= max(4, len(loud)) and soft[0] != "gong", (loud, soft)
     assert soft[-1] == "cheaper", soft
 
 
