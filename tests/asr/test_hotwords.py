@@ -6,6 +6,7 @@ def test_a_misheard_name_is_confirmed_by_its_sound_alike():
                      "Algolia")
     assert supported("runs on Elasticsearch and", "runs on elastic search and", "Elasticsearch")
     assert supported("we compared Typesense", "we compared type sentence", "Typesense")
+    assert supported("Honestly, Algolia was cheaper", "Honestly, I'll only once cheaper", "Algolia")
 
 
 def test_a_name_the_prompt_invented_is_refused():
