@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import resource
 import sys
@@ -46,6 +45,7 @@ from bench_streaming import (  # noqa: E402
     machine,
     pct,
     stream_call,
+    write_report,
 )
 
 from copilot.audio.files import read_audio  # noqa: E402
@@ -292,10 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     rep = asyncio.run(run(args))
     for v in rep["variants"]:
         print(f"{v['name']}: max N keeping up = {v['max_n_keeping_up']}")
-    print(f"machine: {rep['machine']}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(rep, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_report(args.out, rep)
     return 0
 
 

@@ -23,7 +23,6 @@ Run:  .venv/bin/python eval/bench_hotwords.py [--voices en-us en-gb ...] [--out 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval"))
 
-from bench_streaming import DATA, RESULTS, machine  # noqa: E402
+from bench_streaming import DATA, RESULTS, machine, write_report  # noqa: E402
 
 from copilot.audio.files import read_audio  # noqa: E402
 from copilot.evaluation.metrics import word_error_rate  # noqa: E402
@@ -193,10 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hotwords {s:3}: exact {r['exact_rate_all']}, detected {r['detected_rate_all']}, "
               f"false names {r['false_names']} (in audio naming none: "
               f"{r['false_names_in_unsaid_audio']}), real-speech WER {r['real_speech_wer']}")
-    print(f"machine: {rep['machine']}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(rep, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_report(args.out, rep)
     return 0
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import os
 import sys
 import tempfile
@@ -40,7 +39,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval"))
 
-from bench_streaming import DATA, RESULTS, SentLog, machine, pct, rss_mb, stream_call  # noqa: E402
+from bench_streaming import (  # noqa: E402
+    DATA,
+    RESULTS,
+    SentLog,
+    machine,
+    pct,
+    rss_mb,
+    stream_call,
+    write_report,
+)
 
 from copilot.audio.files import read_audio  # noqa: E402
 
@@ -183,10 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     rep = asyncio.run(run(args))
     print(f"verdict: {rep['verdict']}")
-    print(f"machine: {rep['machine']}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(rep, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_report(args.out, rep)
     return 0
 
 

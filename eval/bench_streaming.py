@@ -75,6 +75,14 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "load_avg_1_5_15min": os.getloadavg()}
 
 
+def write_report(out: str | Path, rep: dict[str, Any]) -> None:
+    """Print the machine line and write a benchmark's JSON result (shared by the bench_* scripts)."""
+    print(f"machine: {rep['machine']}")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(rep, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
 def rss_mb() -> float:
     with open("/proc/self/status") as f:
         for line in f:
