@@ -104,3 +104,39 @@ def live_server(engine) -> Iterator[ServerThread]:  # noqa: ANN001
     srv = ServerThread(engine)
     yield srv
     srv.close()
+
+
+def drop_and_resume(url: str, pcm: bytes, cut: int, offline_s: float) -> tuple[dict, list[dict]]:
+    """BUGS S12 as a client does it: send ``pcm[:cut]``, drop the socket, stay offline for
+    ``offline_s``, reconnect with the same call id and send from the server's ``resumed_from``.
+
+    Returns the resumed ``ready`` event and every event after it, up to ``ended``.
+    """
+    import json
+    import time
+
+    from websockets.sync.client import connect
+
+    def until(ws, kind: str) -> list[dict]:  # noqa: ANN001
+        out, end = [], time.time() + 120
+        while time.time() < end:
+            out.append(json.loads(ws.recv(timeout=max(0.1, end - time.time()))))
+            if out[-1]["type"] == kind:
+                return out
+        raise AssertionError(f"no {kind!r} event")
+
+    with connect(url) as ws:
+        ws.send(json.dumps({"type": "start"}))
+        until(ws, "ready")
+        for i in range(0, cut, 1280):
+            ws.send(pcm[i:min(i + 1280, cut)])
+        time.sleep(0.4)
+    time.sleep(offline_s)  # the client is offline, buffering
+    with connect(url) as ws:
+        ws.send(json.dumps({"type": "start"}))
+        ready = until(ws, "ready")[-1]
+        offset = int(round(ready["resumed_from"] * 16000)) * 2
+        for i in range(offset, len(pcm), 1280):
+            ws.send(pcm[i:i + 1280])
+        ws.send(json.dumps({"type": "stop"}))
+        return ready, until(ws, "ended")

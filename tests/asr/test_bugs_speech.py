@@ -34,7 +34,7 @@ from tests.asr.speech_inputs import (
     white,
     words,
 )
-from tests.conftest import shared_file
+from tests.conftest import drop_and_resume, shared_file
 
 CATALOG = ("algolia", "elasticsearch", "elastic", "mongodb", "mongo", "postgresql", "postgres",
            "typesense")
@@ -363,24 +363,9 @@ def test_s17_partials_replaced_by_finals_spaced_and_no_doubled_words(greeting_ca
 
 def test_s12_reconnect_after_10s_offline_resumes_exactly(live_server, engine, jfk):
     pcm = encode_samples(jfk[:, None], "pcm_s16le")
-    url = live_server.url + "/v1/calls/s12-resume-10s"
     cut = int(5.3 * 16000) * 2  # mid-sentence
-    with connect(url) as ws:
-        ws.send(json.dumps({"type": "start"}))
-        _events(ws, "ready")
-        for i in range(0, cut, 1280):
-            ws.send(pcm[i:min(i + 1280, cut)])
-        time.sleep(0.3)
-    time.sleep(10.0)  # offline; the client keeps buffering
-    with connect(url) as ws:
-        ws.send(json.dumps({"type": "start"}))
-        ready = _events(ws, "ready")[-1]
-        offset = int(round(ready["resumed_from"] * 16000)) * 2
-        assert offset == cut
-        for i in range(offset, len(pcm), 1280):
-            ws.send(pcm[i:i + 1280])
-        ws.send(json.dumps({"type": "stop"}))
-        _events(ws, "ended")
+    ready, _ = drop_and_resume(live_server.url + "/v1/calls/s12-resume-10s", pcm, cut, 10.0)
+    assert int(round(ready["resumed_from"] * 16000)) * 2 == cut
     stored = [e for e in engine.store.events("s12-resume-10s")
               if e["type"] == "transcript" and e["text"]]
     ref = shared_file("openai-whisper-jfk/jfk.txt").read_text()

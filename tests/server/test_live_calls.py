@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 from copilot.audio.files import encode_samples, read_audio
 from copilot.evaluation.metrics import word_error_rate
 from copilot.replay import ReplayResult, replay_samples
-from tests.conftest import SALES_CALL, shared_file
+from tests.conftest import SALES_CALL, drop_and_resume, shared_file
 
 
 def replay(server, samples, rate=16000, **kw) -> ReplayResult:
@@ -166,24 +166,9 @@ def test_reconnect_resumes_without_losing_or_duplicating_words(live_server, engi
     # BUGS S12: drop mid-call, reconnect, resume from the server's offset
     audio = read_audio(shared_file("openai-whisper-jfk/jfk.flac"))
     pcm = encode_samples(audio, "pcm_s16le")
-    url = live_server.url + "/v1/calls/resume-call"
     cut = 6 * 32000
-    with connect(url) as ws:
-        ws.send(json.dumps({"type": "start"}))
-        _events(ws, "ready")
-        for i in range(0, cut, 1280):
-            ws.send(pcm[i:i + 1280])
-        time.sleep(0.5)
-    time.sleep(1.0)  # the client is offline, buffering
-    with connect(url) as ws:
-        ws.send(json.dumps({"type": "start"}))
-        ready = _events(ws, "ready")[-1]
-        offset = int(round(ready["resumed_from"] * 16000)) * 2
-        assert offset == cut
-        for i in range(offset, len(pcm), 1280):
-            ws.send(pcm[i:i + 1280])
-        ws.send(json.dumps({"type": "stop"}))
-        events = _events(ws, "ended")
+    ready, events = drop_and_resume(live_server.url + "/v1/calls/resume-call", pcm, cut, 1.0)
+    assert int(round(ready["resumed_from"] * 16000)) * 2 == cut
     seqs = [e["seq"] for e in events]
     assert seqs == sorted(seqs) and seqs[0] > 1  # seq continues across the reconnect
     stored = [e for e in engine.store.events("resume-call") if e["type"] == "transcript"]
