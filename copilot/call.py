@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -59,6 +60,7 @@ class LiveCall:
             ChannelTranscriber(spk, VadStream(engine.vad), opts) for spk in start.speakers
         ]
         self._wake = [asyncio.Event() for _ in self.channels]
+        self._served = [time.time() for _ in self.channels]  # last decode result per channel
         self.analyzer = CallAnalyzer(
             engine.detector,  # type: ignore[arg-type]
             engine.retriever,  # type: ignore[arg-type]
@@ -282,20 +284,35 @@ class LiveCall:
             await self.emit(Status(lag_s=round(self.lag_s, 2), degraded=self.degraded,
                                    shed_s=round(self.shed_s, 2)), persist=bool(shed))
 
+    def _decode_priority(self, i: int) -> tuple[int, float]:
+        """Rank of channel ``i`` for the next decode slot (copilot/asr/scheduler.py)."""
+        end = self.channels[i].oldest_final_end()
+        if end is not None:
+            return (0, self.arrival_wall(end) or time.time())
+        return (1, self._served[i])
+
     async def _decode_loop(self, i: int) -> None:
         ch, wake = self.channels[i], self._wake[i]
         loop = asyncio.get_running_loop()
+        slots = self.engine.decode_slots
         while True:
             await self._update_lag(ch, None)
-            req = ch.next_request(partials=not self.degraded)
-            if req is None:
+            if not ch.pending:
                 if ch.ended:
                     break
                 await wake.wait()
                 wake.clear()
                 continue
-            result = await loop.run_in_executor(
-                self.engine.decode_pool, self.engine.decoder.decode, req.audio)
+            async with slots.slot(lambda: self._decode_priority(i)):
+                # picked only once the slot is ours: the newest partial, or a final that
+                # arrived while we waited
+                req = ch.next_request(partials=not self.degraded)
+                if req is None:
+                    continue
+                result = await loop.run_in_executor(
+                    self.engine.decode_pool, functools.partial(self.engine.decoder.decode, req.audio,
+                                                     final=req.final))
+            self._served[i] = time.time()
             await self._update_lag(ch, req.end)
             ev = ch.on_result(req, result)
             if ev is None:

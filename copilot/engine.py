@@ -2,7 +2,8 @@
 
 Loading is blocking (seconds); the server runs :meth:`Engine.load` in a thread before it starts
 listening. Model inference runs in the engine's executors, never on the event loop:
-``decode_pool`` (Whisper; CTranslate2 releases the GIL), ``analysis_pool`` (one thread: embedding
+``decode_pool`` (Whisper; CTranslate2 releases the GIL; entered through ``decode_slots``, which
+serves finals before partials across calls), ``analysis_pool`` (one thread: embedding
 and retrieval), ``store_pool`` (one thread owns the SQLite connection).
 """
 
@@ -14,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from copilot.asr.scheduler import DecodeSlots
 from copilot.asr.segmenter import SegmenterOptions
 from copilot.asr.vad import SileroVad
 from copilot.asr.whisper import WhisperDecoder
@@ -48,6 +50,8 @@ class Engine:
     store: EventStore
     load_seconds: dict[str, float] = field(default_factory=dict)
     decode_pool: ThreadPoolExecutor = field(init=False)
+    #: who decodes next, across all calls: finals before partials (asr/scheduler.py)
+    decode_slots: DecodeSlots = field(init=False)
     analysis_pool: ThreadPoolExecutor = field(init=False)
     store_pool: ThreadPoolExecutor = field(init=False)
 
@@ -55,6 +59,7 @@ class Engine:
         self.decode_pool = ThreadPoolExecutor(
             max(1, self.settings.asr.workers), thread_name_prefix="asr"
         )
+        self.decode_slots = DecodeSlots(max(1, self.settings.asr.workers))
         self.analysis_pool = ThreadPoolExecutor(1, thread_name_prefix="analysis")
         self.store_pool = ThreadPoolExecutor(1, thread_name_prefix="store")
 

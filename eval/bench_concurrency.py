@@ -194,9 +194,17 @@ async def run_n(url: str, n: int, loop: np.ndarray, seconds: float, timers: Stag
     results = await asyncio.gather(*calls)
     wall, cpu = time.perf_counter() - t0, _cpu() - c0
     fin: list[float] = []
+    by_len: dict[str, list[float]] = defaultdict(list)  # final latency by utterance length
     lag, degraded, shed, partials = 0.0, 0.0, 0.0, 0
     for events, sent in results:
         fin += final_latencies(events, sent)
+        for e in events:
+            if e.get("type") == "transcript" and e["final"] and e["text"]:
+                s = sent.wall(e["end"])
+                if s is not None:
+                    d = e["end"] - e["start"]
+                    by_len["<5s" if d < 5 else "5-10s" if d < 10 else ">=10s"].append(
+                        max(0.0, e["_t"] - s))
         st = [e for e in events if e.get("type") == "status"]
         lag = max([lag] + [e["lag_s"] for e in st])
         shed = max([shed] + [e.get("shed_s", 0.0) for e in st])
@@ -208,6 +216,7 @@ async def run_n(url: str, n: int, loop: np.ndarray, seconds: float, timers: Stag
         "n": n, "audio_s_per_call": seconds, "wall_s": round(wall, 1),
         "final_p50_s": pct(fin, 50), "final_p95_s": pct(fin, 95),
         "final_max_s": round(max(fin), 2) if fin else None, "finals": len(fin),
+        "final_p95_by_length_s": {k: [len(v), pct(v, 95)] for k, v in sorted(by_len.items())},
         "status_lag_max_s": round(lag, 2), "shed_s": round(shed, 2),
         "degraded_s_total": round(degraded, 1),
         "degraded_share": round(degraded / (n * wall), 3),
@@ -258,7 +267,8 @@ def _print_row(name: str, r: dict[str, Any]) -> None:
     print(f"{name:10} N={r['n']:>2} final p50/p95/max {r['final_p50_s']}/{r['final_p95_s']}/"
           f"{r['final_max_s']} s lag {r['status_lag_max_s']} s shed {r['shed_s']} s "
           f"degraded {r['degraded_share']:.0%} partials skipped {r['partials_skipped_share']} "
-          f"cpu {r['cpu_pct']}% keeps_up={r['keeps_up']} | {top}", flush=True)
+          f"cpu {r['cpu_pct']}% keeps_up={r['keeps_up']} | {top} | by length "
+          f"{r['final_p95_by_length_s']}", flush=True)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -68,6 +68,10 @@ class ChannelTranscriber:
     def pending(self) -> int:
         return len(self._finals) + (self._partial is not None)
 
+    def oldest_final_end(self) -> float | None:
+        """Audio end of the oldest queued final (None: no final waiting); for scheduling."""
+        return self._finals[0].end if self._finals else None
+
     def next_request(self, partials: bool = True) -> DecodeRequest | None:
         """The next decode to run; ``partials=False`` (degraded mode) skips partial decodes."""
         if self._finals:

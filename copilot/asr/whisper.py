@@ -128,8 +128,13 @@ class WhisperDecoder:
             feats = np.pad(feats, ((0, 0), (0, frames - feats.shape[1])))
         return np.ascontiguousarray(feats[None, :, :frames], dtype=np.float32)
 
-    def decode(self, audio: np.ndarray, prev_text: str = "") -> DecodeResult:
+    def decode(self, audio: np.ndarray, prev_text: str = "", final: bool = True) -> DecodeResult:
         """Text of one utterance (16 kHz float32). Thread-safe.
+
+        ``final=False`` (a partial) decodes greedily once, with no temperature fallback: a
+        partial is replaced within a second, and on hard audio the fallback multiplied its cost
+        by up to four (1.6–1.7 s instead of 0.4 s for 10–15 s of two-speaker audio), which under
+        concurrency is what delayed other calls' finals (docs/streaming.md §4).
 
         A competitor name in the text is checked against a second, unbiased decode before it is
         published, partials included (they raise flags early): :mod:`copilot.asr.hotwords`,
@@ -147,10 +152,11 @@ class WhisperDecoder:
         biased = self.settings.hotwords and bool(self._hotword_tokens)
         try:
             enc = self._wm.model.encode(self._ct2.StorageView.from_array(self.features(audio)))
-            chosen = self._generate(enc, self._prompt(prev_text, biased), seconds)
+            temps = _TEMPERATURES if final else _TEMPERATURES[:1]
+            chosen = self._generate(enc, self._prompt(prev_text, biased), seconds, temps)
             names = names_in(chosen[0], self._hotword_names) if biased else []
             if names:
-                plain = self._generate(enc, self._prompt(prev_text, False), seconds)
+                plain = self._generate(enc, self._prompt(prev_text, False), seconds, temps)
                 if not all(supported(chosen[0], plain[0], n) for n in names):
                     chosen = plain  # the prompt put a name in that the audio does not carry
         except Exception as exc:  # noqa: BLE001
@@ -169,12 +175,13 @@ class WhisperDecoder:
             dropped=is_hallucination(text, nsp, avg),
         )
 
-    def _generate(self, enc: object, prompt: list[int],
-                  seconds: float) -> tuple[str, float, float, float, float, bool]:
+    def _generate(self, enc: object, prompt: list[int], seconds: float,
+                  temperatures: tuple[float, ...] = _TEMPERATURES,
+                  ) -> tuple[str, float, float, float, float, bool]:
         """Greedy decode with temperature fallback; (text, avg_logprob, no_speech, cr, temp, loop)."""
         max_new = int(10 + seconds * _TOKENS_PER_SECOND)
         tried: list[tuple[str, float, float, float, float, bool]] = []
-        for temp in _TEMPERATURES:
+        for temp in temperatures:
             kw = (
                 {"beam_size": self.settings.beam_size}
                 if temp == 0
