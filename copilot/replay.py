@@ -152,6 +152,7 @@ class ResultBuilder:
         self._sent_at = sent_at
         self._flag_end: dict[str, float] = {}
         self._partial_seen: set[str] = set()
+        self._carded: set[str] = set()  # flags whose first suggestion card arrived
 
     def _sent(self, audio_t: float) -> float | None:
         k = min(max(int(np.ceil(audio_t / self._frame_s)) - 1, 0), len(self._sent_at) - 1)
@@ -176,7 +177,12 @@ class ResultBuilder:
             self._flag_end[e["flag_id"]] = e["end"]
             self._lat("flag", e["end"], arrived)
         elif kind == "suggestion" and e["flag_id"] in self._flag_end:
-            self._lat("suggestion", self._flag_end[e["flag_id"]], arrived)
+            # the first card for a flag is what the rep waits for; later events re-type the
+            # same card in place (the final's wording, LLM tokens) and are timed apart
+            first = e["flag_id"] not in self._carded
+            self._carded.add(e["flag_id"])
+            self._lat("suggestion" if first else "suggestion_update",
+                      self._flag_end[e["flag_id"]], arrived)
 
 
 async def replay_file(path: str | Path, url: str, *, encoding: str = "pcm_s16le",

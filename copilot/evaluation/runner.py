@@ -69,7 +69,7 @@ MODES = {"websocket": 1.0, "inprocess": 4.0}
 #: rates the wire gets as stored; anything else (44.1 kHz FLAC…) is resampled to 16 kHz first
 _NATIVE_RATES = (8000, 16000)
 #: latency streams collected by the replay client
-_LATENCIES = ("first_partial", "final", "flag", "suggestion")
+_LATENCIES = ("first_partial", "final", "flag", "suggestion", "suggestion_update")
 
 
 @dataclass(frozen=True)
