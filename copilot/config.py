@@ -53,6 +53,8 @@ class AsrSettings(_Section):
     speech_pad_ms: int = _Seg.speech_pad_ms
     partial_interval_s: float = _Seg.partial_interval_s
     max_utterance_s: float = _Seg.max_utterance_s
+    soft_utterance_s: float = _Seg.soft_utterance_s
+    long_silence_ms: int = _Seg.long_silence_ms
     #: minimum encoder context; Whisper loops on very short padded input (see docs/streaming.md)
     min_context_s: float = 8.0
     #: bias decoding towards competitor names (a prompt sentence; see docs/streaming.md)

@@ -106,6 +106,8 @@ class Engine:
             speech_pad_ms=a.speech_pad_ms,
             partial_interval_s=a.partial_interval_s,
             max_utterance_s=a.max_utterance_s,
+            soft_utterance_s=a.soft_utterance_s,
+            long_silence_ms=a.long_silence_ms,
         )
 
     def close(self) -> None:
