@@ -66,6 +66,20 @@ async def test_two_slots_run_two_decodes_at_once_but_partials_keep_one_free_for_
     hold.set()
     await asyncio.gather(*partials, final)
     assert log == ["p0", "final", "p1"]
+
+
+async def test_a_running_final_takes_a_partials_place():
+    slots = DecodeSlots(2)
+    log, hold_final, go = [], asyncio.Event(), asyncio.Event()
+    go.set()
+    final = asyncio.create_task(_hold(slots, lambda: (0, 0.0), log, "final", hold_final))
+    await asyncio.sleep(0)
+    partial = asyncio.create_task(_hold(slots, lambda: (1, 0.0), log, "partial", go))
+    await asyncio.sleep(0)
+    assert log == ["final"] and slots.busy == 1  # a slot is free, but not for a partial
+    hold_final.set()
+    await asyncio.gather(final, partial)
+    assert log == ["final", "partial"]
     assert DecodeSlots(1).partial_slots == 1 and DecodeSlots(4).partial_slots == 3
 
 
