@@ -57,7 +57,9 @@ class LiveCall:
         self._sniffer = FormatSniffer(self.fmt)
         opts = engine.segmenter_options()
         self.channels = [
-            ChannelTranscriber(spk, VadStream(engine.vad), opts) for spk in start.speakers
+            ChannelTranscriber(spk, VadStream(engine.vad), opts,
+                               carry_context=engine.settings.asr.carry_context)
+            for spk in start.speakers
         ]
         self._wake = [asyncio.Event() for _ in self.channels]
         self._served = [time.time() for _ in self.channels]  # last decode result per channel
@@ -311,7 +313,7 @@ class LiveCall:
                     continue
                 result = await loop.run_in_executor(
                     self.engine.decode_pool, functools.partial(self.engine.decoder.decode, req.audio,
-                                                     final=req.final))
+                                                     prev_text=ch.context(), final=req.final))
             self._served[i] = time.time()
             await self._update_lag(ch, req.end)
             ev = ch.on_result(req, result)

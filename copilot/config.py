@@ -58,6 +58,8 @@ class AsrSettings(_Section):
     long_silence_ms: int = _Seg.long_silence_ms
     #: minimum encoder context; Whisper loops on very short padded input (see docs/streaming.md)
     min_context_s: float = 8.0
+    #: prompt each decode with the end of the channel's earlier finals, as offline Whisper does
+    carry_context: bool = True
     #: bias decoding towards competitor names (a prompt sentence; see docs/streaming.md)
     hotwords: bool = True
     #: our own product's name, said in the hotword prompt so it is spelled right too

@@ -22,9 +22,19 @@ from copilot.events import Transcript
 __all__ = ["ChannelTranscriber"]
 
 
+#: finals decoded above this temperature are not carried as context (a sampled, shaky text would
+#: steer the next utterance); faster-whisper's ``prompt_reset_on_temperature`` uses the same 0.5
+_CONTEXT_MAX_TEMPERATURE = 0.5
+#: characters of earlier finals carried as context (≈ 40–60 tokens; the decoder keeps ≤ 100)
+_CONTEXT_CHARS = 240
+
+
 class ChannelTranscriber:
-    def __init__(self, speaker: str, vad: VadStream, options: SegmenterOptions | None = None) -> None:
+    def __init__(self, speaker: str, vad: VadStream, options: SegmenterOptions | None = None,
+                 *, carry_context: bool = True) -> None:
         self.speaker = speaker
+        self._carry_context = carry_context
+        self._context = ""
         self._vad = vad
         self.segmenter = UtteranceSegmenter(options)
         self._finals: deque[DecodeRequest] = deque()
@@ -33,6 +43,15 @@ class ChannelTranscriber:
         self._shown: set[int] = set()  # utterances with a published partial
         self.ended = False
         self.samples_in = 0
+
+    def context(self) -> str:
+        """The end of this channel's earlier finals: the decoder's previous-text prompt.
+
+        Utterances are decoded one by one, so without it each starts cold; offline Whisper
+        conditions every 30 s window on the text before it, and on conversational phone audio
+        that context is worth several WER points (docs/streaming.md §2).
+        """
+        return self._context
 
     def segment_id(self, index: int) -> str:
         return f"{self.speaker}-{index}"
@@ -98,6 +117,7 @@ class ChannelTranscriber:
         else:
             shown = req.index in self._shown
             self._shown.discard(req.index)
+            self._remember(result)
             if result.dropped or not result.text:
                 if not shown:
                     return None
@@ -112,3 +132,11 @@ class ChannelTranscriber:
             text=result.text,
             final=req.final,
         )
+
+    def _remember(self, result: DecodeResult) -> None:
+        if not self._carry_context:
+            return
+        if result.dropped or result.temperature > _CONTEXT_MAX_TEMPERATURE:
+            self._context = ""
+        elif result.text:
+            self._context = f"{self._context} {result.text}".strip()[-_CONTEXT_CHARS:]

@@ -40,6 +40,12 @@ _TOKENS_PER_SECOND = 8
 # returns one, it is the padded-context doubling, not speech (BUGS S09)
 _DOUBLING_MAX_S = 3.0
 _LEAD_IN = np.zeros(int(0.2 * 16000), dtype=np.float32)
+# a word said three times is speech ("Hello. Hello. Hello." opens the pyannote call), and
+# collapse_repeats trims it anyway; a *degenerate* loop repeats more, or runs to the token cap
+_LOOP_REPEATS = 4
+# a sampled fallback shorter than this share of the greedy text (after trimming its repeats) has
+# lost speech rather than fixed a loop: at 0.6 the pyannote opening became just "Hello!"
+_MIN_FALLBACK_SHARE = 0.5
 
 
 def default_model_path() -> str:
@@ -156,7 +162,8 @@ class WhisperDecoder:
             chosen = self._generate(enc, self._prompt(prev_text, biased), seconds, temps)
             names = names_in(chosen[0], self._hotword_names) if biased else []
             if names:
-                plain = self._generate(enc, self._prompt(prev_text, False), seconds, temps)
+                # no earlier text either: it may hold the name from before
+                plain = self._generate(enc, self._prompt("", False), seconds, temps)
                 if not all(supported(chosen[0], plain[0], n) for n in names):
                     chosen = plain  # the prompt put a name in that the audio does not carry
         except Exception as exc:  # noqa: BLE001
@@ -181,6 +188,7 @@ class WhisperDecoder:
         """Greedy decode with temperature fallback; (text, avg_logprob, no_speech, cr, temp, loop)."""
         max_new = int(10 + seconds * _TOKENS_PER_SECOND)
         tried: list[tuple[str, float, float, float, float, bool]] = []
+        greedy_words = 0
         for temp in temperatures:
             kw = (
                 {"beam_size": self.settings.beam_size}
@@ -201,7 +209,13 @@ class WhisperDecoder:
             text = self._tok.decode(tokens).strip()
             avg = r.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
             cr = compression_ratio(text)
-            looping = cr > 2.4 or has_loop(text) or len(tokens) >= max_new
+            looping = (cr > 2.4 or has_loop(text, min_repeats=_LOOP_REPEATS)
+                       or len(tokens) >= max_new)
+            n_words = len(collapse_repeats(text).split())
+            if temp == 0:
+                greedy_words = n_words
+            elif n_words < _MIN_FALLBACK_SHARE * greedy_words:
+                looping = True  # not a candidate: it dropped words the greedy pass heard
             cand = (text, avg, r.no_speech_prob, cr, temp, looping)
             tried.append(cand)
             if (not looping and avg >= -1.0) or r.no_speech_prob > 0.6:

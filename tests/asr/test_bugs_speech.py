@@ -173,6 +173,18 @@ def test_s03_speech_at_minus_35_dbfs_gives_the_right_words(engine, text):
     assert wer <= 0.2, (wer, got)
 
 
+def test_s03_a_word_said_three_times_is_not_a_loop_to_resample(engine):
+    """The pyannote call opens "Hello. Hello. Hello. I didn't know you were there ...".
+
+    Counting those three hellos as a loop sent the 14.5 s utterance to temperature fallback,
+    and a sample at 0.6 came back as just "Hello!": three quarters of the words were lost.
+    """
+    audio = read_audio(shared_file("pyannote-sample-conversation/sample.wav"))[:, 0]
+    r = engine.decoder.decode(audio[int(7.3 * 16000):int(21.8 * 16000)])
+    assert r.temperature == 0.0, r
+    assert len(r.text.split()) >= 30 and "New Jersey" in r.text, r.text
+
+
 # S04 / S05 / S07 — declared format is honoured, a mismatch is an error, never words -------------
 
 @pytest.fixture(scope="module")
