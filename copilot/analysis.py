@@ -4,6 +4,8 @@ Flag rules:
 - A partial may raise a flag early (that is where the first-second latency comes from); the final
   of the same utterance then confirms it, and if the claim type changed the flag is re-sent with
   the *same* ``flag_id`` (clients replace by id, as they do transcripts by ``segment_id``).
+- When the final lost a name its partial heard (re-decoded 8 kHz audio), a claim in the final at
+  the name's place still types that flag.
 - One mention is flagged once: the key is (segment, competitor) — or (segment, objection type).
 - Every flag is logged; only the customer's (or an unknown speaker's) flags get a suggestion:
   the rep naming a competitor needs no card.
@@ -25,6 +27,8 @@ __all__ = ["CallAnalyzer", "FlagDecision", "Proposal"]
 
 
 class _Detector(Protocol):
+    """``detect``; optionally ``claim_near`` (see :meth:`Detector.claim_near`)."""
+
     def detect(self, text: str, speaker: str = "unknown") -> list[Any]: ...
 
 
@@ -136,7 +140,32 @@ class CallAnalyzer:
             out.append(FlagDecision(flag, d, needs_suggestion=t.speaker != "rep",
                                     query=t.text[lo:hi].strip() or t.text))
         if t.final:
+            out += self._retype_carried(t, {d.flag.competitor for d in out})
             self._context.append(t.text)
+        return out
+
+    def _retype_carried(self, t: Transcript, named: set[str | None]) -> list[FlagDecision]:
+        """Untyped flags a partial of this segment raised, typed from a final that lost the name."""
+        claim_near = getattr(self._detector, "claim_near", None)
+        if claim_near is None:
+            return []
+        out: list[FlagDecision] = []
+        span = max(t.end - t.start, 1e-6)
+        for (seg, _), old in list(self._flags.items()):
+            if (seg != t.segment_id or old.kind != "competitor" or old.competitor in named
+                    or old.claim_type != "unspecified"):
+                continue
+            # the name's place in the final, by time (the flag's start was placed the same way)
+            pos = round(len(t.text) * min(1.0, max(0.0, (old.start - t.start) / span)))
+            d = claim_near(t.text, pos, old.competitor, min(1.0, 2 * old.confidence), t.speaker)
+            if d is None:
+                continue
+            flag = replace(old, claim_type=d.claim_type, evidence=d.evidence, utterance=t.text,
+                           confidence=round(d.confidence, 3), from_partial=False)
+            self._flags[(seg, old.competitor)] = flag
+            lo, hi = sentence_and_next(t.text, pos)
+            out.append(FlagDecision(flag, d, needs_suggestion=t.speaker != "rep",
+                                    query=t.text[lo:hi].strip() or t.text))
         return out
 
     def suggest(self, decision: FlagDecision, now_audio_s: float) -> Proposal | None:

@@ -137,3 +137,27 @@ def test_flag_time_follows_the_name_not_an_earlier_claim_cue():
     text = "fast results matter a lot to us and Algolia"
     f = a.on_transcript(t(text, start=0.0, end=10.0))[0].flag
     assert f.start == round(10.0 * text.index("Algolia") / len(text), 3)
+
+
+class CarryingDetector(FakeDetector):
+    """Also types a claim where the name was lost (as Detector.claim_near does)."""
+
+    def claim_near(self, text, pos, competitor_id, mention_score, speaker="unknown"):
+        if "price" not in text.lower():
+            return None
+        i = text.lower().index("price")
+        return D("competitor", competitor_id, "Algolia", "pricing", "price", i, i + 5, 0.8)
+
+
+def test_final_that_lost_the_name_still_types_the_partials_flag():
+    a = CallAnalyzer(CarryingDetector(), FakeRetriever(), compose, playbook_version="v9",
+                     cooldown=Cooldown(120))
+    (first,) = a.on_transcript(t("we use Algolia", final=False))
+    assert first.flag.claim_type == "unspecified"
+    (final,) = a.on_transcript(t("we use a goalie and their price is lower"))
+    assert final.flag.flag_id == first.flag.flag_id
+    assert final.flag.claim_type == "pricing" and not final.flag.from_partial
+    # a final with no claim leaves the flag as it was: nothing re-sent
+    b = CallAnalyzer(CarryingDetector(), FakeRetriever(), compose, playbook_version="v9")
+    b.on_transcript(t("we use Algolia", final=False))
+    assert b.on_transcript(t("we use a goalie today")) == []

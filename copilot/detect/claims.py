@@ -33,6 +33,7 @@ __all__ = [
     "ClaimClassifier",
     "ClaimResult",
     "EmbedFn",
+    "sentence_and_next",
 ]
 
 EmbedFn = Callable[[list[str]], np.ndarray]
@@ -130,6 +131,18 @@ OBJECTION_CUES: dict[str, re.Pattern[str]] = {
     ),
     "security_compliance": CLAIM_CUES["security_compliance"],
 }
+
+_SENTENCE_BREAK = re.compile(r"[.!?]+(?:\s+|$)")
+
+
+def sentence_and_next(text: str, pos: int) -> tuple[int, int]:
+    """Bounds of the sentence holding ``pos`` and the sentence after it."""
+    ends = [m.end() for m in _SENTENCE_BREAK.finditer(text)]
+    lo = max((e for e in ends if e <= pos), default=0)
+    after = [e for e in ends if e > pos]
+    hi = after[1] if len(after) > 1 else len(text)
+    return lo, hi
+
 
 _EXEMPLAR_FLOOR = 0.25  # cosine below this says nothing (MiniLM: unrelated sentences ~0.0–0.2)
 _EXEMPLAR_CEIL = 0.75  # cosine at or above this is as good as a cue
@@ -242,7 +255,21 @@ class ClaimClassifier:
     def objection_detail(self, text: str) -> ClaimResult | None:
         """Like :meth:`objection`, with the supporting cue span."""
         best = self._best(text, OBJECTION_CUES, self._objection_ex, need_cue=True)
-        return best if best.confidence >= self._min_objection else None
+        if best.confidence >= self._min_objection:
+            return best
+        if best.cue is None:
+            return None
+        # A cue in a long mono utterance ("…will launch where none search. It's not the right
+        # time.") is diluted by the other sentences when the whole is embedded: judge the
+        # cue's own sentence and the next one, as mentions are judged by their clause.
+        lo, hi = sentence_and_next(text, best.cue_start)
+        if (lo, hi) == (0, len(text)):
+            return None
+        near = self._best(text[lo:hi], OBJECTION_CUES, self._objection_ex, need_cue=True)
+        if near.confidence < self._min_objection or near.cue is None:
+            return None
+        return ClaimResult(near.type, near.confidence, near.cue, lo + near.cue_start,
+                           lo + near.cue_end)
 
     # -- scoring -------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from copilot.detect.claims import ClaimClassifier, ClaimResult, EmbedFn
+from copilot.detect.claims import ClaimClassifier, ClaimResult, EmbedFn, sentence_and_next
 from copilot.detect.mentions import Mention, MentionDetector
 from copilot.playbooks.model import Competitor, PlaybookSet
 
@@ -22,7 +22,6 @@ __all__ = ["REP_PRIORITY_FACTOR", "Detection", "Detector", "sentence_and_next"]
 #: priority multiplier for detections in the rep's own speech
 REP_PRIORITY_FACTOR = 0.3
 
-_SENTENCE_BREAK = re.compile(r"[.!?]+(?:\s+|$)")
 _CLAUSE_BREAK = re.compile(r"[.!?;]+\s+|\s+(?:but|whereas|while|although)\s+", re.IGNORECASE)
 
 
@@ -110,6 +109,28 @@ class Detector:
         out.sort(key=lambda d: -d.priority)
         return out
 
+    def claim_near(self, text: str, pos: int, competitor_id: str, mention_score: float,
+                   speaker: str = "unknown") -> Detection | None:
+        """A typed claim about ``competitor_id`` near ``pos`` in a text that no longer names it.
+
+        For a final whose re-decode lost the name a partial heard ("Elasticsearch" in the
+        partial, gone from the final of an 8 kHz call, while "…rebuilding all the integration"
+        arrived only in the final): the claim is typed on the sentence at the name's place and
+        the one after it. None when no claim type is found there.
+        """
+        lo, hi = sentence_and_next(text, max(0, min(pos, len(text))))
+        claim = self._classifier.classify_detail(text[lo:hi])
+        if claim.type == "unspecified" or claim.cue is None:
+            return None  # without the name, only a cue word is evidence enough
+        start, end = lo + claim.cue_start, lo + claim.cue_end
+        confidence = mention_score * (0.6 + 0.4 * claim.confidence)
+        factor = self._rep_priority if speaker == "rep" else 1.0
+        return Detection(
+            "competitor", competitor_id, self._names.get(competitor_id), claim.type,
+            text[start:end], start, end, round(confidence, 4), speaker,
+            round(confidence * factor, 4), "carried",
+        )
+
     def _competitor(self, text: str, mention: Mention, speaker: str, factor: float) -> Detection:
         lo, hi = _clause(text, mention.char_start, mention.char_end)
         claim: ClaimResult = self._classifier.classify_detail(text[lo:hi])
@@ -144,15 +165,6 @@ class Detector:
             mention.char_start,
             mention.char_end,
         )
-
-
-def sentence_and_next(text: str, pos: int) -> tuple[int, int]:
-    """Bounds of the sentence holding ``pos`` and the sentence after it."""
-    ends = [m.end() for m in _SENTENCE_BREAK.finditer(text)]
-    lo = max((e for e in ends if e <= pos), default=0)
-    after = [e for e in ends if e > pos]
-    hi = after[1] if len(after) > 1 else len(text)
-    return lo, hi
 
 
 def _clause(text: str, start: int, end: int) -> tuple[int, int]:

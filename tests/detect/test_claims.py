@@ -107,3 +107,21 @@ def test_real_playbook_exemplars_type_their_own_examples(playbooks, embedder):
             right += clf.classify(ex)[0] == sec.claim_types[0]
     assert total > 20
     assert right / total >= 0.8
+
+
+@pytest.mark.slow
+def test_objection_cue_is_judged_by_its_sentence_in_a_long_utterance(playbooks, embedder):
+    """In mono audio an utterance holds both speakers; the garbled rest diluted the embedding.
+
+    The final of the 8 kHz scripted timing call (tiny.en's words): the cue matched, but
+    embedding the whole utterance put it below the objection gate, so no flag was raised.
+    """
+    clf = ClaimClassifier(playbooks.sections, embedder.encode)
+    sentence = "It's not the right time."
+    text = "As time you mentioned the website will launch where none search. " + sentence
+    got = clf.objection_detail(text)
+    assert got is not None and got.type == "timing"
+    assert text[got.cue_start:got.cue_end] == "not the right time"
+    # still nothing where no cue is said, however long the utterance
+    assert clf.objection_detail("As time you mentioned the website will launch. "
+                                "We are in the middle of the relaunch.") is None

@@ -71,3 +71,12 @@ def test_from_real_playbooks(playbooks, embedder):
     det = Detector.from_playbooks(playbooks, embedder.encode)
     (d,) = det.detect("we're locked into a three year contract with Elastic", "customer")
     assert (d.competitor_id, d.claim_type) == ("elasticsearch", "contract_switching")
+
+
+def test_claim_near_types_a_claim_without_the_name(detector):
+    text = "Hello there. It would mean rebuilding all the integrations. Anyway."
+    d = detector.claim_near(text, text.index("It would"), "algolia", 0.9, "customer")
+    assert d is not None and (d.competitor_id, d.claim_type) == ("algolia", "integration")
+    assert text[d.char_start:d.char_end] == "integrations" and d.method == "carried"
+    # nothing is invented where no claim cue is said
+    assert detector.claim_near("Hello there. How are you?", 13, "algolia", 0.9) is None
