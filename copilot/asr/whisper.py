@@ -164,7 +164,7 @@ class WhisperDecoder:
             if names:
                 # no earlier text either: it may hold the name from before
                 plain = self._generate(enc, self._prompt("", False), seconds, temps)
-                if not all(supported(chosen[0], plain[0], n) for n in names):
+                if not all(supported(chosen[0], plain[0], n, 1 if final else 2) for n in names):
                     chosen = plain  # the prompt put a name in that the audio does not carry
         except Exception as exc:  # noqa: BLE001
             raise AsrError(f"decoding failed: {exc}", retryable=True) from exc
@@ -189,9 +189,13 @@ class WhisperDecoder:
         max_new = int(10 + seconds * _TOKENS_PER_SECOND)
         tried: list[tuple[str, float, float, float, float, bool]] = []
         greedy_words = 0
-        for temp in temperatures:
+        attempts = [(t, self.settings.beam_size if t == 0 else 1) for t in temperatures]
+        if len(attempts) > 1 and self.settings.fallback_beam_size > self.settings.beam_size:
+            # a deterministic beam search before any sampling (docs/streaming.md §2)
+            attempts.insert(1, (0.0, self.settings.fallback_beam_size))
+        for k, (temp, beam) in enumerate(attempts):
             kw = (
-                {"beam_size": self.settings.beam_size}
+                {"beam_size": beam}
                 if temp == 0
                 else {"beam_size": 1, "sampling_topk": 0, "sampling_temperature": temp}
             )
@@ -212,7 +216,7 @@ class WhisperDecoder:
             looping = (cr > 2.4 or has_loop(text, min_repeats=_LOOP_REPEATS)
                        or len(tokens) >= max_new)
             n_words = len(collapse_repeats(text).split())
-            if temp == 0:
+            if k == 0:
                 greedy_words = n_words
             elif n_words < _MIN_FALLBACK_SHARE * greedy_words:
                 looping = True  # not a candidate: it dropped words the greedy pass heard
