@@ -44,18 +44,12 @@ def names_in(text: str, names: list[str]) -> list[str]:
     return out
 
 
-def supported(biased: str, plain: str, name: str, consonants: int = 1) -> bool:
-    """Every occurrence of ``name`` in ``biased`` has sound-alike words in ``plain``.
-
-    ``consonants``: how many of the name's leading consonants the unbiased words must carry, in
-    order. Finals use 1, partials 2: a partial's flag is shown at once and never withdrawn, and
-    with one consonant a partial turned "Hello, …" (HL: Algolia's L) into a false "Algolia" flag;
-    a real name that fails the stricter test in a partial still comes with its final.
-    """
+def supported(biased: str, plain: str, name: str) -> bool:
+    """Every occurrence of ``name`` in ``biased`` has sound-alike words in ``plain``."""
     b, p, nm = _words(biased), _words(plain), _words(name)
-    # the first consonant only, for finals: espeak's "Algolia" came out "I'll only once" unbiased
-    # (no K), while the invented names had nothing, or other consonants, in their place
-    need = _skeleton("".join(nm))[:consonants]
+    # the first consonant only: espeak's "Algolia" came out "I'll only once" unbiased (no K),
+    # while the invented names had nothing, or other consonants, in their place
+    need = _skeleton("".join(nm))[:1]
     ops = difflib.SequenceMatcher(a=b, b=p, autojunk=False).get_opcodes()
     for i in range(len(b) - len(nm) + 1):
         if b[i:i + len(nm)] != nm:
