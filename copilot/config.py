@@ -48,9 +48,6 @@ class AsrSettings(_Section):
     workers: int = 2
     language: str = "en"
     beam_size: int = 1
-    #: when the first pass of a final fails (loop, low log-probability), a beam search of this
-    #: width is tried before temperature sampling; 0 = straight to sampling
-    fallback_beam_size: int = 5
     # the segmenter's knobs; their defaults (and why) live with the code: asr/segmenter.py
     vad_threshold: float = _Seg.threshold
     min_silence_ms: int = _Seg.min_silence_ms

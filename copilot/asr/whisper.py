@@ -189,13 +189,9 @@ class WhisperDecoder:
         max_new = int(10 + seconds * _TOKENS_PER_SECOND)
         tried: list[tuple[str, float, float, float, float, bool]] = []
         greedy_words = 0
-        attempts = [(t, self.settings.beam_size if t == 0 else 1) for t in temperatures]
-        if len(attempts) > 1 and self.settings.fallback_beam_size > self.settings.beam_size:
-            # a deterministic beam search before any sampling (docs/streaming.md §2)
-            attempts.insert(1, (0.0, self.settings.fallback_beam_size))
-        for k, (temp, beam) in enumerate(attempts):
+        for k, temp in enumerate(temperatures):
             kw = (
-                {"beam_size": beam}
+                {"beam_size": self.settings.beam_size}
                 if temp == 0
                 else {"beam_size": 1, "sampling_topk": 0, "sampling_temperature": temp}
             )
