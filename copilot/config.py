@@ -42,7 +42,7 @@ class AsrSettings(_Section):
     compute_type: str = "int8"
     #: threads per decode, and decodes run at once (shared by all calls, scheduled by
     #: asr/scheduler.py: finals first). With that scheduler two-threaded and one-threaded
-    #: workers are within noise at 8 calls (bench_concurrency, final p95 1.17 vs 1.14 s on
+    #: workers are within noise at 8 calls (bench_concurrency, final p95 1.43 vs 1.29 s on
     #: 2 vCPU); two threads let a final decoded alone use both cores.
     cpu_threads: int = 2
     workers: int = 2
