@@ -136,9 +136,7 @@ class CallAnalyzer:
                     from_partial=not t.final,
                 )
             self._flags[key] = flag
-            lo, hi = sentence_and_next(t.text, d.char_start)
-            out.append(FlagDecision(flag, d, needs_suggestion=t.speaker != "rep",
-                                    query=t.text[lo:hi].strip() or t.text))
+            out.append(_decision(flag, d, t, d.char_start))
         if t.final:
             out += self._retype_carried(t, {d.flag.competitor for d in out})
             self._context.append(t.text)
@@ -157,15 +155,13 @@ class CallAnalyzer:
                 continue
             # the name's place in the final, by time (the flag's start was placed the same way)
             pos = round(len(t.text) * min(1.0, max(0.0, (old.start - t.start) / span)))
-            d = claim_near(t.text, pos, old.competitor, min(1.0, 2 * old.confidence), t.speaker)
+            d = claim_near(t.text, pos, old.competitor, old.confidence, t.speaker)
             if d is None:
                 continue
             flag = replace(old, claim_type=d.claim_type, evidence=d.evidence, utterance=t.text,
                            confidence=round(d.confidence, 3), from_partial=False)
             self._flags[(seg, old.competitor)] = flag
-            lo, hi = sentence_and_next(t.text, pos)
-            out.append(FlagDecision(flag, d, needs_suggestion=t.speaker != "rep",
-                                    query=t.text[lo:hi].strip() or t.text))
+            out.append(_decision(flag, d, t, pos))
         return out
 
     def suggest(self, decision: FlagDecision, now_audio_s: float) -> Proposal | None:
@@ -201,3 +197,10 @@ class CallAnalyzer:
             score=round(float(hits[0].score), 3),
         )
         return Proposal(suggestion, tuple(h.section for h in hits), tuple(context))
+
+
+def _decision(flag: Flag, detection: Any, t: Transcript, pos: int) -> FlagDecision:
+    """The flag to send; retrieval searches with the sentence at ``pos`` and the next one."""
+    lo, hi = sentence_and_next(t.text, pos)
+    return FlagDecision(flag, detection, needs_suggestion=t.speaker != "rep",
+                        query=t.text[lo:hi].strip() or t.text)

@@ -142,7 +142,7 @@ def test_flag_time_follows_the_name_not_an_earlier_claim_cue():
 class CarryingDetector(FakeDetector):
     """Also types a claim where the name was lost (as Detector.claim_near does)."""
 
-    def claim_near(self, text, pos, competitor_id, mention_score, speaker="unknown"):
+    def claim_near(self, text, pos, competitor_id, untyped_confidence, speaker="unknown"):
         if "price" not in text.lower():
             return None
         i = text.lower().index("price")

@@ -211,11 +211,12 @@ class WhisperDecoder:
             cr = compression_ratio(text)
             looping = (cr > 2.4 or has_loop(text, min_repeats=_LOOP_REPEATS)
                        or len(tokens) >= max_new)
-            n_words = len(collapse_repeats(text).split())
-            if k == 0:
-                greedy_words = n_words
-            elif n_words < _MIN_FALLBACK_SHARE * greedy_words:
-                looping = True  # not a candidate: it dropped words the greedy pass heard
+            if len(temperatures) > 1:  # word counts only matter where a fallback may follow
+                n_words = len(collapse_repeats(text).split())
+                if k == 0:
+                    greedy_words = n_words
+                elif n_words < _MIN_FALLBACK_SHARE * greedy_words:
+                    looping = True  # not a candidate: it dropped words the greedy pass heard
             cand = (text, avg, r.no_speech_prob, cr, temp, looping)
             tried.append(cand)
             if (not looping and avg >= -1.0) or r.no_speech_prob > 0.6:

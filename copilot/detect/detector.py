@@ -21,6 +21,8 @@ __all__ = ["REP_PRIORITY_FACTOR", "Detection", "Detector", "sentence_and_next"]
 
 #: priority multiplier for detections in the rep's own speech
 REP_PRIORITY_FACTOR = 0.3
+#: a bare name (no claim typed) counts this share of its mention score
+_UNTYPED_SHARE = 0.5
 
 _CLAUSE_BREAK = re.compile(r"[.!?;]+\s+|\s+(?:but|whereas|while|although)\s+", re.IGNORECASE)
 
@@ -109,21 +111,22 @@ class Detector:
         out.sort(key=lambda d: -d.priority)
         return out
 
-    def claim_near(self, text: str, pos: int, competitor_id: str, mention_score: float,
+    def claim_near(self, text: str, pos: int, competitor_id: str, untyped_confidence: float,
                    speaker: str = "unknown") -> Detection | None:
         """A typed claim about ``competitor_id`` near ``pos`` in a text that no longer names it.
 
         For a final whose re-decode lost the name a partial heard ("Elasticsearch" in the
         partial, gone from the final of an 8 kHz call, while "…rebuilding all the integration"
         arrived only in the final): the claim is typed on the sentence at the name's place and
-        the one after it. None when no claim type is found there.
+        the one after it. ``untyped_confidence`` is the untyped flag's confidence, as
+        :meth:`detect` gave it. None when no claim type is found there.
         """
         lo, hi = sentence_and_next(text, max(0, min(pos, len(text))))
         claim = self._classifier.classify_detail(text[lo:hi])
         if claim.type == "unspecified" or claim.cue is None:
             return None  # without the name, only a cue word is evidence enough
         start, end = lo + claim.cue_start, lo + claim.cue_end
-        confidence = mention_score * (0.6 + 0.4 * claim.confidence)
+        confidence = _confidence(min(1.0, untyped_confidence / _UNTYPED_SHARE), claim)
         factor = self._rep_priority if speaker == "rep" else 1.0
         return Detection(
             "competitor", competitor_id, self._names.get(competitor_id), claim.type,
@@ -146,10 +149,7 @@ class Detector:
         start, end = mention.char_start, mention.char_end
         if claim.cue is not None:
             start, end = min(start, lo + claim.cue_start), max(end, lo + claim.cue_end)
-        # A named competitor with a typed claim is surer than a bare name.
-        confidence = mention.score * (0.6 + 0.4 * claim.confidence)
-        if claim.type == "unspecified":
-            confidence = mention.score * 0.5
+        confidence = _confidence(mention.score, claim)
         return Detection(
             "competitor",
             mention.competitor_id,
@@ -165,6 +165,13 @@ class Detector:
             mention.char_start,
             mention.char_end,
         )
+
+
+def _confidence(mention_score: float, claim: ClaimResult) -> float:
+    # a named competitor with a typed claim is surer than a bare name
+    if claim.type == "unspecified":
+        return mention_score * _UNTYPED_SHARE
+    return mention_score * (0.6 + 0.4 * claim.confidence)
 
 
 def _clause(text: str, start: int, end: int) -> tuple[int, int]:
