@@ -49,13 +49,14 @@ class AsrSettings(_Section):
     language: str = "en"
     beam_size: int = 1
     # the segmenter's knobs; their defaults (and why) live with the code: asr/segmenter.py
-    vad_threshold: float = _Seg.threshold
-    min_silence_ms: int = _Seg.min_silence_ms
-    speech_pad_ms: int = _Seg.speech_pad_ms
-    partial_interval_s: float = _Seg.partial_interval_s
-    max_utterance_s: float = _Seg.max_utterance_s
-    soft_utterance_s: float = _Seg.soft_utterance_s
-    long_silence_ms: int = _Seg.long_silence_ms
+    # (a zero or negative duration would end every utterance at once or never: refused)
+    vad_threshold: float = Field(_Seg.threshold, gt=0, lt=1)
+    min_silence_ms: int = Field(_Seg.min_silence_ms, gt=0)
+    speech_pad_ms: int = Field(_Seg.speech_pad_ms, ge=0)
+    partial_interval_s: float = Field(_Seg.partial_interval_s, gt=0)
+    max_utterance_s: float = Field(_Seg.max_utterance_s, gt=0)
+    soft_utterance_s: float = Field(_Seg.soft_utterance_s, gt=0)
+    long_silence_ms: int = Field(_Seg.long_silence_ms, gt=0)
     #: minimum encoder context; Whisper loops on very short padded input (see docs/streaming.md)
     min_context_s: float = 8.0
     #: prompt each decode with the end of the channel's earlier finals, as offline Whisper does

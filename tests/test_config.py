@@ -19,6 +19,9 @@ def test_priority_file_then_env_then_overrides(tmp_path, monkeypatch):
     ("[server]\nport = 70000\n", "server.port"),
     ("[server]\nprot = 1\n", "prot"),
     ("[server\n", "not valid TOML"),
+    ("[asr]\nlong_silence_ms = 0\n", "asr.long_silence_ms"),
+    ("[asr]\nsoft_utterance_s = -1\n", "asr.soft_utterance_s"),
+    ("[asr]\nvad_threshold = 1.5\n", "asr.vad_threshold"),
 ])
 def test_bad_config_is_a_clear_error(tmp_path, text, words):
     cfg = tmp_path / "c.toml"
