@@ -59,8 +59,11 @@ class AsrSettings(_Section):
     long_silence_ms: int = Field(_Seg.long_silence_ms, gt=0)
     #: minimum encoder context; Whisper loops on very short padded input (see docs/streaming.md)
     min_context_s: float = 8.0
-    #: prompt each decode with the end of the channel's earlier finals, as offline Whisper does
-    carry_context: bool = True
+    #: prompt each decode with the end of the channel's earlier finals, as offline Whisper does.
+    #: Off: its WER effect was within run-to-run noise (AxonData −2.4, SNG1640 −0.6, pyannote
+    #: +1.2 points) and it primed continuations not in the audio — counting "1. … 6." made
+    #: the next utterance "7. 8. 8. 7. 8. 7." (BUGS S09 test, 1 run in 3); docs/streaming.md §2
+    carry_context: bool = False
     #: bias decoding towards competitor names (a prompt sentence; see docs/streaming.md)
     hotwords: bool = True
     #: our own product's name, said in the hotword prompt so it is spelled right too

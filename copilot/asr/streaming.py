@@ -31,7 +31,7 @@ _CONTEXT_CHARS = 240
 
 class ChannelTranscriber:
     def __init__(self, speaker: str, vad: VadStream, options: SegmenterOptions | None = None,
-                 *, carry_context: bool = True) -> None:
+                 *, carry_context: bool = False) -> None:
         self.speaker = speaker
         self._carry_context = carry_context
         self._context = ""

@@ -73,3 +73,17 @@ def test_hysteresis_keeps_a_dip_inside_the_utterance():
     seg = UtteranceSegmenter(SegmenterOptions(min_silence_ms=500))
     feed(seg, [0.9] * windows(1) + [0.4] * windows(0.3) + [0.9] * windows(1) + [0.0] * windows(1))
     assert len([r for r in seg.requests if r.final]) == 1
+
+
+def test_past_the_soft_length_a_shorter_pause_ends_the_utterance():
+    opts = SegmenterOptions(min_silence_ms=500, soft_utterance_s=4.0, long_silence_ms=300)
+    pause = [0.0] * windows(0.4)  # longer than 300 ms, shorter than 500 ms
+    seg = UtteranceSegmenter(opts)
+    # before the soft length the 0.4 s pause stays inside the utterance ...
+    feed(seg, [0.9] * windows(2) + pause + [0.9] * windows(3) + pause + [0.9] * windows(1)
+         + [0.0] * windows(1))
+    finals = [r for r in seg.requests if r.final]
+    assert len(finals) == 2, [(r.start, r.end) for r in finals]
+    # ... the second pause, 5.4 s in, ends it
+    assert 5.0 < finals[0].end - finals[0].start < 6.2
+    assert finals[1].end - finals[1].start < 2.0

@@ -98,3 +98,23 @@ def test_end_flushes_the_last_words():
     while (r := ch.next_request()) is not None:
         reqs.append(r)
     assert reqs and reqs[-1].final
+
+
+def test_context_carries_earlier_finals_only_when_asked_and_resets_after_a_sampled_one():
+    from copilot.asr.segmenter import DecodeRequest
+
+    def final(i):
+        return DecodeRequest(i, float(i), i + 1.0, np.zeros(160, np.float32), True)
+
+    off = ChannelTranscriber("customer", LoudIsSpeech())  # the default: no previous text
+    off.on_result(final(0), result("We run Algolia."))
+    assert off.context() == ""
+    on = ChannelTranscriber("customer", LoudIsSpeech(), carry_context=True)
+    on.on_result(final(0), result("We run Algolia."))
+    on.on_result(DecodeRequest(1, 1.0, 1.5, np.zeros(160, np.float32), False), result("It is"))
+    on.on_result(final(1), result("It is fast."))
+    assert on.context() == "We run Algolia. It is fast."  # finals only, in order
+    on.on_result(final(2), DecodeResult("Mumble.", -0.9, 0.1, 1.2, 0.6, 0.05))
+    assert on.context() == ""  # a sampled (temperature > 0.5) final is not carried
+    on.on_result(final(3), result("x" * 500))
+    assert len(on.context()) <= 240  # bounded however long the call
