@@ -5,7 +5,10 @@ Flag rules:
   of the same utterance then confirms it, and if the claim type changed the flag is re-sent with
   the *same* ``flag_id`` (clients replace by id, as they do transcripts by ``segment_id``).
 - When the final lost a name its partial heard (re-decoded 8 kHz audio), a claim in the final at
-  the name's place still types that flag.
+  the name's place still keeps (and types) that flag. A partial's flag that its final gives no
+  support at all — neither the name nor a claim at its place, or the objection gone — is
+  *retracted*: re-sent with ``retracted`` true, and its card withdrawn (BUGS S14: a hotword-biased
+  partial heard "Algolia" in "I spoke with our data team"; a wrong card costs trust).
 - One mention is flagged once: the key is (segment, competitor) — or (segment, objection type).
 - Every flag is logged; only the customer's (or an unknown speaker's) flags get a suggestion:
   the rep naming a competitor needs no card.
@@ -81,19 +84,23 @@ class CallAnalyzer:
         self._partial_min = partial_min_confidence
         self._k = top_k
         self._flags: dict[tuple[str, str], Flag] = {}
-        self._suggested_for: dict[str, str] = {}  # flag_id → section id of its suggestion
+        # flag_id → (section id, call time) of its suggestion
+        self._suggested_for: dict[str, tuple[str, float]] = {}
         self._context: deque[str] = deque(maxlen=context_turns)
         self._n = 0
 
     @property
     def flag_count(self) -> int:
-        return len(self._flags)
+        """Flags raised so far in this call, retracted ones not counted."""
+        return sum(not f.retracted for f in self._flags.values())
 
     def on_transcript(self, t: Transcript) -> list[FlagDecision]:
-        """Flags to send for this transcript (new ones, or ones whose claim type changed)."""
+        """Flags to send for this transcript: new ones, re-typed ones, retracted ones."""
         if not t.text:
-            return []
+            # an empty final (judged no speech) supports none of its partials' flags
+            return self._settle_unconfirmed(t, set()) if t.final else []
         out: list[FlagDecision] = []
+        confirmed: set[tuple[str, str]] = set()  # keys this final still detects
         for d in self._detector.detect(t.text, t.speaker):
             # a partial raises a flag early only when it is sure: a typed claim, or the name
             # itself spelled out (exact/alias, not a fuzzy guess that the final may undo)
@@ -101,6 +108,8 @@ class CallAnalyzer:
             if not t.final and d.confidence < self._partial_min and not sure_name:
                 continue
             key = (t.segment_id, d.competitor_id or f"objection:{d.claim_type}")
+            if t.final:
+                confirmed.add(key)
             # when the words were said: proportional to the name's character offset within the
             # utterance (the evidence may start earlier, at a claim cue)
             lo = getattr(d, "mention_start", -1)
@@ -113,7 +122,10 @@ class CallAnalyzer:
             end = t.start + span * hi / n
             old = self._flags.get(key)
             if old is not None:
-                if old.claim_type == d.claim_type or not t.final:
+                if not t.final:
+                    continue
+                if old.claim_type == d.claim_type:
+                    self._flags[key] = replace(old, from_partial=False)  # confirmed as sent
                     continue
                 flag = replace(old, claim_type=d.claim_type, evidence=d.evidence,
                                utterance=t.text, confidence=round(d.confidence, 3),
@@ -138,35 +150,51 @@ class CallAnalyzer:
             self._flags[key] = flag
             out.append(_decision(flag, d, t, d.char_start))
         if t.final:
-            out += self._retype_carried(t, {d.flag.competitor for d in out})
+            out += self._settle_unconfirmed(t, confirmed)
             self._context.append(t.text)
         return out
 
-    def _retype_carried(self, t: Transcript, named: set[str | None]) -> list[FlagDecision]:
-        """Untyped flags a partial of this segment raised, typed from a final that lost the name."""
+    def _settle_unconfirmed(self, t: Transcript, confirmed: set[tuple[str, str]],
+                            ) -> list[FlagDecision]:
+        """Flags a partial of this segment raised that its final did not detect again.
+
+        A competitor flag is kept when the final holds a claim at the name's place (the
+        re-decode lost the name, not the claim): typed from it. Any other is retracted.
+        """
         claim_near = getattr(self._detector, "claim_near", None)
-        if claim_near is None:
-            return []
         out: list[FlagDecision] = []
         span = max(t.end - t.start, 1e-6)
-        for (seg, _), old in list(self._flags.items()):
-            if (seg != t.segment_id or old.kind != "competitor" or old.competitor in named
-                    or old.claim_type != "unspecified"):
+        for key, old in list(self._flags.items()):
+            if key[0] != t.segment_id or key in confirmed or not old.from_partial or old.retracted:
                 continue
             # the name's place in the final, by time (the flag's start was placed the same way)
             pos = round(len(t.text) * min(1.0, max(0.0, (old.start - t.start) / span)))
-            d = claim_near(t.text, pos, old.competitor, old.confidence, t.speaker)
+            d = None
+            if old.kind == "competitor" and claim_near is not None and t.text:
+                d = claim_near(t.text, pos, old.competitor, old.confidence, t.speaker)
             if d is None:
+                flag = replace(old, retracted=True, from_partial=False)
+                self._withdraw(flag.flag_id)
+                self._flags[key] = flag
+                out.append(FlagDecision(flag, None, needs_suggestion=False))
                 continue
             flag = replace(old, claim_type=d.claim_type, evidence=d.evidence, utterance=t.text,
                            confidence=round(d.confidence, 3), from_partial=False)
-            self._flags[(seg, old.competitor)] = flag
-            out.append(_decision(flag, d, t, pos))
+            self._flags[key] = flag
+            if d.claim_type != old.claim_type:
+                out.append(_decision(flag, d, t, pos))
         return out
+
+    def _withdraw(self, flag_id: str) -> None:
+        """A retracted flag's card does not hold its section in the cooldown."""
+        shown = self._suggested_for.pop(flag_id, None)
+        if shown is not None and self._cooldown is not None:
+            self._cooldown.unmark(*shown)
 
     def suggest(self, decision: FlagDecision, now_audio_s: float) -> Proposal | None:
         """The suggested reply for a flag, or None (gate, cooldown, rep speech, no composer)."""
-        if not decision.needs_suggestion or self._retriever is None or self._composer is None:
+        if (not decision.needs_suggestion or decision.flag.retracted or self._retriever is None
+                or self._composer is None):
             return None
         flag = decision.flag
         context = [c for c in self._context if c != flag.utterance]
@@ -175,7 +203,8 @@ class CallAnalyzer:
             claim_type=flag.claim_type,
             context=context, k=self._k,
         )
-        if self._suggested_for.get(flag.flag_id) == (hits[0].section.id if hits else None):
+        shown = self._suggested_for.get(flag.flag_id)
+        if shown is not None and shown[0] == (hits[0].section.id if hits else None):
             return None  # re-sent flag, same answer: nothing new to show
         if self._cooldown is not None:
             hits = [h for h in hits if self._cooldown.ready(h.section.id, now_audio_s)]
@@ -186,7 +215,7 @@ class CallAnalyzer:
             return None
         if self._cooldown is not None:
             self._cooldown.mark(hits[0].section.id, now_audio_s)
-        self._suggested_for[flag.flag_id] = hits[0].section.id
+        self._suggested_for[flag.flag_id] = (hits[0].section.id, now_audio_s)
         suggestion = Suggestion(
             # one card per flag: when the final re-types the flag, its card is replaced in place
             suggestion_id=f"{flag.flag_id}/s",

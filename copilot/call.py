@@ -86,6 +86,7 @@ class LiveCall:
         self._tasks: list[asyncio.Task[None]] = []
         self.llm = llm
         self._llm_task: asyncio.Task[None] | None = None
+        self._llm_flag = ""  # the flag whose card the LLM task rewrites
         self._input_closed = False
         self._held: list[np.ndarray] = []  # frames waiting for the format sniffer's verdict
         self._format_error = ""
@@ -343,26 +344,35 @@ class LiveCall:
                     continue
                 for decision in await loop.run_in_executor(pool, self.analyzer.on_transcript, t):
                     flag = replace(decision.flag, audio_received=round(self.received_s, 3))
+                    if flag.retracted:
+                        await self._stop_llm(flag.flag_id)
                     await self.emit(flag)
-                    self.counts["flags"] += 1
+                    self.counts["flags"] = self.analyzer.flag_count
                     proposal = await loop.run_in_executor(
                         pool, self.analyzer.suggest, decision, self.received_s)
                     if proposal is not None:
                         await self._emit_suggestion(proposal, flag)
 
+    async def _stop_llm(self, flag_id: str | None = None) -> None:
+        """Cancel the LLM rewrite in flight (only if it is for ``flag_id``, when given)."""
+        task = self._llm_task
+        if task is None or task.done() or (flag_id is not None and self._llm_flag != flag_id):
+            return
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
     async def _emit_suggestion(self, proposal: Proposal, flag: Flag) -> None:
         arrived = self.arrival_wall(flag.end)
         latency = time.time() - arrived if arrived is not None else 0.0
         self.counts["suggestions"] += 1
-        if self._llm_task is not None and not self._llm_task.done():
-            # only the newest card is rewritten; the old stream stops (and puts its card's
-            # extractive text back) *before* the new card goes out, so nothing overwrites it
-            self._llm_task.cancel()
-            await asyncio.gather(self._llm_task, return_exceptions=True)
+        # only the newest card is rewritten; the old stream stops (and puts its card's
+        # extractive text back) *before* the new card goes out, so nothing overwrites it
+        await self._stop_llm()
         sugg = await self.emit(replace(proposal.suggestion, latency_s=round(latency, 3),
                                        audio_received=round(self.received_s, 3)))
         if self.llm is not None:
             # the extractive card is already on screen; the LLM rewrites it in place
+            self._llm_flag = flag.flag_id
             self._llm_task = asyncio.create_task(
                 self._llm_rewrite(sugg, flag, proposal), name=f"{self.call_id}:llm")  # type: ignore[arg-type]
 

@@ -124,6 +124,9 @@ class Flag(Event):
     end: float = 0.0
     confidence: float = 0.0
     from_partial: bool = False
+    #: withdrawn: the final of its utterance did not support what a partial heard; clients drop
+    #: the flag and its card (same ``flag_id``, so it replaces the earlier flag)
+    retracted: bool = False
     audio_received: float = 0.0
 
 

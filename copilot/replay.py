@@ -56,7 +56,8 @@ class ReplayResult:
             "wall_s": round(self.wall_seconds, 2),
             "segments": len(self.finals()),
             "partials": sum(1 for e in self.of_type("transcript") if not e["final"]),
-            "flags": len({e["flag_id"] for e in self.of_type("flag")}),
+            "flags": len(kept := {e["flag_id"]: e for e in self.of_type("flag")}),
+            "retracted": sum(1 for e in kept.values() if e.get("retracted")),
             "suggestions": len(self.of_type("suggestion")),
             "errors": len(self.of_type("error")),
         }
@@ -73,6 +74,8 @@ def _line(e: dict[str, Any]) -> str:
         return f"[{e['start']:7.2f}-{e['end']:7.2f}] {mark} {e['speaker']:>8}: {e['text']}"
     if kind == "flag":
         who = e.get("competitor_name") or "objection"
+        if e.get("retracted"):
+            return f"[{e['start']:7.2f}] RETRACT {who}: the final did not hear it"
         return (f"[{e['start']:7.2f}] FLAG    {who} / {e['claim_type']} "
                 f"({e['speaker']}, conf {e['confidence']:.2f}): \"{e['evidence']}\"")
     if kind == "suggestion":

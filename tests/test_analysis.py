@@ -64,6 +64,10 @@ class Cooldown:
     def mark(self, sid, now):
         self.last[sid] = now
 
+    def unmark(self, sid, at):
+        if self.last.get(sid) == at:
+            del self.last[sid]
+
 
 def t(text, seg="customer-0", final=True, speaker="customer", start=10.0, end=14.0):
     return Transcript(segment_id=seg, speaker=speaker, start=start, end=end, text=text,
@@ -157,7 +161,47 @@ def test_final_that_lost_the_name_still_types_the_partials_flag():
     (final,) = a.on_transcript(t("we use a goalie and their price is lower"))
     assert final.flag.flag_id == first.flag.flag_id
     assert final.flag.claim_type == "pricing" and not final.flag.from_partial
-    # a final with no claim leaves the flag as it was: nothing re-sent
+    # a final with no claim at the name's place gives the flag no support: retracted
     b = CallAnalyzer(CarryingDetector(), FakeRetriever(), compose, playbook_version="v9")
     b.on_transcript(t("we use Algolia", final=False))
-    assert b.on_transcript(t("we use a goalie today")) == []
+    (gone,) = b.on_transcript(t("we use a goalie today"))
+    assert gone.flag.retracted and gone.flag.flag_id == first.flag.flag_id
+
+
+def test_final_that_confirms_the_partial_sends_nothing_new():
+    a = analyzer()
+    a.on_transcript(t("we use Algolia", final=False))
+    assert a.on_transcript(t("we use Algolia today")) == []
+    assert a.flag_count == 1
+
+
+def test_partial_flag_the_final_does_not_hear_is_retracted_with_its_card():
+    from copilot.retrieve.cooldown import Cooldown as RealCooldown
+
+    a = CallAnalyzer(FakeDetector(), FakeRetriever(), compose, playbook_version="v9",
+                     cooldown=RealCooldown(120))
+    (d,) = a.on_transcript(t("I spoke with Algolia", final=False, seg="customer-1"))
+    assert a.suggest(d, 12.0) is not None  # the card went out on the partial
+    (r,) = a.on_transcript(t("I spoke with our data team", seg="customer-1"))
+    assert r.flag.retracted and r.flag.flag_id == d.flag.flag_id
+    assert not r.needs_suggestion and a.suggest(r, 14.0) is None
+    assert a.flag_count == 0
+    # the withdrawn card does not hold its section in the cooldown: a real mention gets it
+    (d2,) = a.on_transcript(t("we use Algolia", seg="customer-2"))
+    assert not d2.flag.retracted and d2.flag.flag_id != d.flag.flag_id
+    assert a.suggest(d2, 30.0) is not None
+    # a flag the final raised itself is never retracted by a later segment
+    assert a.on_transcript(t("nothing here", seg="customer-3")) == []
+    assert a.flag_count == 1
+
+
+def test_partial_objection_gone_from_the_final_and_empty_final_retract():
+    a = analyzer()
+    (o,) = a.on_transcript(t("there is no budget", final=False, seg="customer-1"))
+    (r,) = a.on_transcript(t("there is a budget", seg="customer-1"))
+    assert o.flag.kind == "objection" and r.flag.retracted
+    (d,) = a.on_transcript(t("Algolia", final=False, seg="customer-2"))
+    # the final was judged no speech: the segment's flags go with its partials
+    (r2,) = a.on_transcript(t("", seg="customer-2"))
+    assert r2.flag.retracted and r2.flag.flag_id == d.flag.flag_id
+    assert a.on_transcript(t("", final=False, seg="customer-3")) == []

@@ -45,7 +45,7 @@ DEFAULT_TOLERANCE: dict[str, float] = {
 #: keys that describe the run rather than measure it
 _FACTS = {"n_cases", "n_scored", "n_problems", "n_skipped", "n_labelled", "audio_seconds", "speed",
           "reference_words", "retrieval_queries", "flag_tp", "flag_fp", "flag_fn",
-          "suggestions_per_minute", "python"}
+          "flags_retracted", "flags_retracted_true", "suggestions_per_minute", "python"}
 
 
 @dataclass(frozen=True)

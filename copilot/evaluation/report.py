@@ -21,7 +21,8 @@ PLOTS = ("latency_hist.png", "wer_per_case.png")
 _HEADLINE = (
     ("ASR", ("wer_streaming", "wer_offline", "reference_words")),
     ("Detection", ("flag_precision", "flag_recall", "flag_f1", "flag_tp", "flag_fp", "flag_fn",
-                   "claim_macro_f1", "false_flags_per_hour", "false_flags_per_hour_all")),
+                   "flags_retracted", "flags_retracted_true", "claim_macro_f1",
+                   "false_flags_per_hour", "false_flags_per_hour_all")),
     ("Retrieval", ("retrieval_queries", "retrieval_recall_at_1", "retrieval_recall_at_3",
                    "retrieval_mrr", "suggestions_per_minute")),
     ("Latency (s)", ("first_partial_latency_p50_s", "first_partial_latency_p95_s",

@@ -53,6 +53,7 @@ __all__ = [
     "EvalRun",
     "aggregate",
     "detections_from_events",
+    "retracted_flags",
     "offline_transcribe",
     "ranked_sections",
     "run_eval",
@@ -109,6 +110,10 @@ class CaseResult:
     detections: list[Detection] = field(default_factory=list)
     flag_ids: list[str] = field(default_factory=list)
     match: MatchResult | None = None
+    #: flags withdrawn by their final; ``retracted_true``: of those, how many matched a label
+    #: (a real mention lost) — the rest were false flags on screen for a moment
+    retracted: list[Detection] = field(default_factory=list)
+    retracted_true: int = 0
     retrieval: list[tuple[list[str], list[str]]] = field(default_factory=list)  # (ranked, expected)
     latencies: dict[str, list[float]] = field(default_factory=dict)
     suggestions: int = 0
@@ -134,7 +139,8 @@ class CaseResult:
             "wer_streaming": _round(self.wer), "wer_offline": _round(self.wer_offline),
             "reference_words": sum(len(r.split()) for r, _ in self.wer_pairs),
             "labelled": self.labelled, "mentions": len(self.mentions),
-            "flags": len(self.detections),
+            "flags": len(self.detections), "retracted": len(self.retracted),
+            "retracted_true": self.retracted_true,
             "tp": len(m.pairs) if m else None, "fp": len(m.false_positives) if m else None,
             "fn": len(m.false_negatives) if m else None,
             "flagged": [f"{d.competitor or d.kind}/{d.claim_type}@{d.start}" for d in self.detections],
@@ -186,19 +192,31 @@ def detections_from_events(events: Iterable[dict[str, Any]]) -> tuple[list[Detec
     """The call's flags as :class:`Detection` records, plus their ``flag_id`` s (same order).
 
     A flag re-sent with the same ``flag_id`` replaces the earlier one (docs/protocol.md: the
-    final refines a partial's claim type), so only the last version of each is scored.
+    final refines a partial's claim type), so only the last version of each is scored; a flag
+    whose last version is ``retracted`` is not a detection (:func:`retracted_flags` counts them).
     """
+    latest = _latest_flags(events)
+    kept = {fid: e for fid, e in latest.items() if not e.get("retracted")}
+    return [_detection(e) for e in kept.values()], list(kept)
+
+
+def retracted_flags(events: Iterable[dict[str, Any]]) -> list[Detection]:
+    """Flags shown on a partial and withdrawn by the final, as they were shown."""
+    return [_detection(e) for e in _latest_flags(events).values() if e.get("retracted")]
+
+
+def _latest_flags(events: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     latest: dict[str, dict[str, Any]] = {}
     for e in events:
         if e.get("type") == "flag":
             latest[e["flag_id"]] = e  # dict keeps first-insertion order, value is the newest
-    dets = [
-        Detection(competitor=e.get("competitor"), claim_type=e.get("claim_type", "unspecified"),
-                  start=e.get("start"), end=e.get("end"), speaker=e.get("speaker", "unknown"),
-                  kind=e.get("kind", "competitor"))
-        for e in latest.values()
-    ]
-    return dets, list(latest)
+    return latest
+
+
+def _detection(e: dict[str, Any]) -> Detection:
+    return Detection(competitor=e.get("competitor"), claim_type=e.get("claim_type", "unspecified"),
+                     start=e.get("start"), end=e.get("end"), speaker=e.get("speaker", "unknown"),
+                     kind=e.get("kind", "competitor"))
 
 
 def ranked_sections(events: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
@@ -241,10 +259,15 @@ def score_case(case: Case, events: Sequence[dict[str, Any]], *, streamed: dict[s
             if offline is not None:
                 res.offline_pairs.append((ref, offline.get(key, "")))
     res.detections, res.flag_ids = detections_from_events(events)
+    res.retracted = retracted_flags(events)
     res.suggestions = sum(1 for e in events if e.get("type") == "suggestion")
     res.error_events = [f"{e.get('code')}: {e.get('message')}" for e in events if e.get("type") == "error"]
     if case.mentions_labelled:
         res.match = match_detections(res.detections, case.mentions, window=window)
+        if res.retracted:
+            # against the labels the kept flags left unmatched
+            missed = [case.mentions[gi] for gi in res.match.false_negatives]
+            res.retracted_true = len(match_detections(res.retracted, missed, window=window).pairs)
         ranked = ranked_sections(events)
         for pi, gi in res.match.pairs:
             expected = list(case.mentions[gi].expected_sections)
@@ -305,6 +328,9 @@ def aggregate(results: Sequence[CaseResult], *, dataset: str, options: EvalOptio
         "flag_recall": _round(scores.recall) if has_mentions else None,
         "flag_f1": _round(scores.f1) if has_mentions else None,
         "flag_tp": scores.tp, "flag_fp": scores.fp, "flag_fn": scores.fn,
+        # withdrawn by their finals: not scored above, but a false one was on screen a moment
+        "flags_retracted": sum(len(r.retracted) for r in labelled),
+        "flags_retracted_true": sum(r.retracted_true for r in labelled),
         # None, not 0, when no competitor claim was labelled: nothing to score
         "claim_macro_f1": _round(macro) if per_type and has_claims else None,
         "false_flags_per_hour": _round(false_flags_per_hour(

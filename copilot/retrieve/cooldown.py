@@ -36,6 +36,12 @@ class Cooldown:
         """Record that ``section_id`` was suggested at call time ``now``."""
         self._last[section_id] = now
 
+    def unmark(self, section_id: str, at: float) -> None:
+        """Undo :meth:`mark` of ``section_id`` at call time ``at`` (a withdrawn card); a later
+        mark of the same section stays."""
+        if self._last.get(section_id) == at:
+            del self._last[section_id]
+
     def allow(self, section_id: str, now: float) -> bool:
         """:meth:`ready`, and if so :meth:`mark` — the usual check-and-record step."""
         if not self.ready(section_id, now):

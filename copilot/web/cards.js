@@ -35,9 +35,20 @@ export class CardsView {
     this.layout();
   }
 
-  /** A flag was refined (e.g. claim type from the final): update its cards' chips. */
+  /**
+   * A flag was refined (e.g. claim type from the final): update its cards' chips. A retracted
+   * flag takes its card away, unless the rep already acted on it (that card stays, marked).
+   */
   flag(ev) {
-    for (const card of this.cards.values()) if (card.ev.flag_id === ev.flag_id) this.renderHead(card);
+    for (const [id, card] of [...this.cards]) {
+      if (card.ev.flag_id !== ev.flag_id) continue;
+      if (!ev.retracted) { this.renderHead(card); continue; }
+      if (card.verdict) { card.node.classList.add("withdrawn"); continue; }
+      card.node.remove();
+      this.cards.delete(id);
+      this.order = this.order.filter((x) => x !== id);
+    }
+    if (ev.retracted) this.layout();
   }
 
   build(ev) {

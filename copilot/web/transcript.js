@@ -64,8 +64,14 @@ export class TranscriptView {
   }
 
   flag(ev) {
-    this.flags.set(ev.flag_id, ev);
     const line = this.lines.get(ev.segment_id);
+    if (ev.retracted) {
+      // the final did not hear what a partial did: the highlight and its chip go
+      this.flags.delete(ev.flag_id);
+      if (line && line.flags.delete(ev.flag_id)) { this.renderText(line); this.renderFlagChips(line); }
+      return;
+    }
+    this.flags.set(ev.flag_id, ev);
     if (!line) return;  // its final transcript will render it
     line.flags.add(ev.flag_id);
     this.renderText(line);

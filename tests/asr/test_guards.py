@@ -37,3 +37,18 @@ def test_whole_utterance_doubling():
     assert collapse_doubled("one two") == "one two"
     assert collapse_doubled("11 12 12") == "11 12"
     assert collapse_doubled("we want it") == "we want it"
+
+
+def test_hyphen_joined_loop_is_seen_and_collapsed() -> None:
+    # one whitespace token on an 8 kHz call; the n-gram test must see its pieces
+    text = "It likes the idea of the Elasticsearch already looked 3-10-" + "-".join(["0"] * 24)
+    assert has_loop(text, min_repeats=4)
+    assert collapse_repeats(text).endswith("looked 3-10-0")
+    # a number read out with a repeated digit is not a loop
+    assert not has_loop("call me at 555-0-0-1", min_repeats=4)
+    assert collapse_repeats("call me at 555-0-0-1") == "call me at 555-0-0-1"
+    commas = "already looked 3," + ",".join(["000"] * 20)
+    assert has_loop(commas, min_repeats=4)
+    assert collapse_repeats(commas) == "already looked 3,000"
+    assert not has_loop("a budget of 1,000,000,000 dollars", min_repeats=4)
+    assert collapse_repeats("it costs 2,000,000") == "it costs 2,000,000"

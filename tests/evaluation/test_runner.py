@@ -21,6 +21,7 @@ from copilot.evaluation.runner import (
     aggregate,
     detections_from_events,
     ranked_sections,
+    retracted_flags,
     run_eval,
     score_case,
     select_cases,
@@ -72,6 +73,15 @@ def test_flags_resent_with_same_id_count_once_with_latest_claim() -> None:
     assert dets[0].end == 1.6
 
 
+def test_retracted_flags_are_not_scored_but_counted() -> None:
+    events = [_flag("f1", "algolia", "unspecified", 1.0, 1.5, from_partial=True),
+              _flag("f1", "algolia", "unspecified", 1.0, 1.5, retracted=True),
+              _flag("f2", "typesense", "feature_gap", 9.0, 9.5)]
+    dets, ids = detections_from_events(events)
+    assert ids == ["f2"] and [d.competitor for d in dets] == ["typesense"]
+    assert [d.competitor for d in retracted_flags(events)] == ["algolia"]
+
+
 def test_ranked_sections_keeps_last_suggestion_and_qualifies_bare_anchors() -> None:
     events = [
         {"type": "suggestion", "flag_id": "f1", "sources": [{"playbook": "algolia", "section": "x"}]},
@@ -107,6 +117,13 @@ def test_score_case_matches_flags_and_scores_retrieval() -> None:
     assert res.wer == 0.0
     assert res.wer_offline == pytest.approx(1 / 3)
     assert res.suggestions == 1
+    # a retracted flag on the missed Typesense mention: a real mention the final lost
+    res2 = score_case(case, [*events, _flag("f3", "typesense", "unspecified", 30.0, 30.3,
+                                            retracted=True)],
+                      streamed={"*": ""}, offline=None)
+    assert res2.match is not None and res2.match.false_negatives == (1,)
+    assert len(res2.retracted) == 1 and res2.retracted_true == 1
+    assert res2.row()["retracted"] == 1
 
 
 def test_aggregate_pools_cases() -> None:

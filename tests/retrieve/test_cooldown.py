@@ -35,3 +35,13 @@ def test_filter_keeps_ready_hits_only():
 def test_negative_window_rejected():
     with pytest.raises(ValueError):
         Cooldown(-1)
+
+
+def test_unmark_frees_only_the_mark_it_names() -> None:
+    cd = Cooldown(120.0)
+    cd.mark("algolia/pricing", 10.0)
+    cd.unmark("algolia/pricing", 10.0)  # the card shown at 10 s was withdrawn
+    assert cd.ready("algolia/pricing", 11.0)
+    cd.mark("algolia/pricing", 20.0)
+    cd.unmark("algolia/pricing", 10.0)  # an older, already replaced mark: no effect
+    assert not cd.ready("algolia/pricing", 30.0)

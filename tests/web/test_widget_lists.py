@@ -154,3 +154,37 @@ def test_flag_chip_survives_a_refined_flag(page, live_server) -> None:  # noqa: 
     first, second = page.evaluate("window.copilot.outbox")
     assert second["action"] == "accept"
     assert second["annotation_id"] == first["annotation_id"] == msg["annotation_id"]
+
+
+def test_retracted_flag_takes_its_highlight_chip_and_open_card(page, live_server) -> None:  # noqa: ANN001
+    """A partial's flag that the final withdrew (``retracted``) leaves the screen: its <mark>,
+    its chip and its card. A card the rep already answered stays, marked withdrawn."""
+    page.goto(f"{page.base_url}/?call=web-retract-{int(time.time())}")
+    page.evaluate("window.copilot.loaded")
+    page.evaluate("""() => { const c = window.copilot;
+        c.transcript.transcript({segment_id: 'unknown-1/s1', speaker: 'unknown', start: 1.0,
+          end: 4.0, final: false, text: 'I spoke with Algolia'});
+        for (const [fid, seg, who] of [['unknown-1/f1', 'unknown-1/s1', 'Algolia'],
+                                       ['unknown-2/f2', 'unknown-2/s2', 'Typesense']]) {
+          const f = {flag_id: fid, kind: 'competitor', competitor: who.toLowerCase(),
+            competitor_name: who, claim_type: 'unspecified', evidence: who, segment_id: seg};
+          c.transcript.flag(f); c.cards.flag(f);
+          c.cards.suggestion({suggestion_id: fid + '/s', flag_id: fid, text: 'Answer for ' + who,
+            sources: [], latency_s: 0.4});
+        } }""")
+    assert page.locator("mark.flag").count() == 1
+    assert page.locator(".card").count() == 2
+    page.locator("[data-suggestion-id='unknown-2/f2/s'] .accept").click()
+    page.evaluate("""() => { const c = window.copilot;
+        for (const [fid, seg] of [['unknown-1/f1', 'unknown-1/s1'], ['unknown-2/f2', 'unknown-2/s2']]) {
+          const f = {flag_id: fid, kind: 'competitor', competitor: 'x', claim_type: 'unspecified',
+            segment_id: seg, retracted: true};
+          c.transcript.flag(f); c.cards.flag(f);
+        }
+        c.transcript.transcript({segment_id: 'unknown-1/s1', speaker: 'unknown', start: 1.0,
+          end: 4.0, final: true, text: 'I spoke with our data team'}); }""")
+    assert page.locator("mark.flag").count() == 0
+    assert page.locator(".flag-chip").count() == 0
+    assert page.locator("[data-suggestion-id='unknown-1/f1/s']").count() == 0
+    kept = page.locator("[data-suggestion-id='unknown-2/f2/s']")
+    assert kept.count() == 1 and "withdrawn" in (kept.get_attribute("class") or "")
