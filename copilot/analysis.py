@@ -98,18 +98,24 @@ class CallAnalyzer:
         """Flags to send for this transcript: new ones, re-typed ones, retracted ones."""
         if not t.text:
             # an empty final (judged no speech) supports none of its partials' flags
-            return self._settle_unconfirmed(t, set()) if t.final else []
+            return self._settle_unconfirmed(t, set(), []) if t.final else []
         out: list[FlagDecision] = []
         confirmed: set[tuple[str, str]] = set()  # keys this final still detects
+        named_at: list[int] = []  # where this final names a competitor
         for d in self._detector.detect(t.text, t.speaker):
-            # a partial raises a flag early only when it is sure: a typed claim, or the name
-            # itself spelled out (exact/alias, not a fuzzy guess that the final may undo)
-            sure_name = getattr(d, "method", "") in ("exact", "alias")
-            if not t.final and d.confidence < self._partial_min and not sure_name:
+            # a partial raises a flag early only when it is sure: a typed claim, the name
+            # itself spelled out (exact/alias, not a fuzzy guess), or an objection's own cue
+            # words ("not the right time": at 0.58 below the gate, its card waited 6.8 s for a
+            # long utterance's final). The final retracts what it does not support.
+            sure = getattr(d, "method", "") in ("exact", "alias", "cue")
+            if not t.final and d.confidence < self._partial_min and not sure:
                 continue
             key = (t.segment_id, d.competitor_id or f"objection:{d.claim_type}")
             if t.final:
                 confirmed.add(key)
+                if d.competitor_id:
+                    named_at.append(getattr(d, "mention_start", -1) if getattr(
+                        d, "mention_start", -1) >= 0 else d.char_start)
             # when the words were said: proportional to the name's character offset within the
             # utterance (the evidence may start earlier, at a claim cue)
             lo = getattr(d, "mention_start", -1)
@@ -150,16 +156,18 @@ class CallAnalyzer:
             self._flags[key] = flag
             out.append(_decision(flag, d, t, d.char_start))
         if t.final:
-            out += self._settle_unconfirmed(t, confirmed)
+            out += self._settle_unconfirmed(t, confirmed, named_at)
             self._context.append(t.text)
         return out
 
     def _settle_unconfirmed(self, t: Transcript, confirmed: set[tuple[str, str]],
-                            ) -> list[FlagDecision]:
+                            named_at: list[int]) -> list[FlagDecision]:
         """Flags a partial of this segment raised that its final did not detect again.
 
         A competitor flag is kept when the final holds a claim at the name's place (the
-        re-decode lost the name, not the claim): typed from it. Any other is retracted.
+        re-decode lost the name, not the claim) and names no other competitor there (then the
+        claim is that one's: "the idea of Algolia, Elasticsearch already plugs into…" became
+        "the idea of the Elasticsearch already…"): typed from it. Any other is retracted.
         """
         claim_near = getattr(self._detector, "claim_near", None)
         out: list[FlagDecision] = []
@@ -170,7 +178,9 @@ class CallAnalyzer:
             # the name's place in the final, by time (the flag's start was placed the same way)
             pos = round(len(t.text) * min(1.0, max(0.0, (old.start - t.start) / span)))
             d = None
-            if old.kind == "competitor" and claim_near is not None and t.text:
+            lo, hi = sentence_and_next(t.text, pos) if t.text else (0, 0)
+            if (old.kind == "competitor" and claim_near is not None and t.text
+                    and not any(lo <= at < hi for at in named_at)):
                 d = claim_near(t.text, pos, old.competitor, old.confidence, t.speaker)
             if d is None:
                 flag = replace(old, retracted=True, from_partial=False)

@@ -64,6 +64,13 @@ class AsrSettings(_Section):
     #: +1.2 points) and it primed continuations not in the audio — counting "1. … 6." made
     #: the next utterance "7. 8. 8. 7. 8. 7." (BUGS S09 test, 1 run in 3); docs/streaming.md §2
     carry_context: bool = False
+    #: decode finals in Whisper's timestamp mode (as ``transcribe`` does) instead of
+    #: ``<|notimestamps|>``; the timestamps themselves are not used. Finals-only WER on the
+    #: shared phone calls: AxonData 0.509 → 0.465, MUL1423 0.336 → 0.285, pyannote 0.198 →
+    #: 0.272 (6 of 81 words), SNG1640/SNG1263 and clean speech equal. Off: it doubled the last
+    #: word of "13 … 20" counted one per second ("19 20 20", BUGS S09 test, reproducible),
+    #: with no closing timestamp to tell the invented word by (docs/streaming.md §2)
+    final_timestamps: bool = False
     #: bias decoding towards competitor names (a prompt sentence; see docs/streaming.md)
     hotwords: bool = True
     #: our own product's name, said in the hotword prompt so it is spelled right too

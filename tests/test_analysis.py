@@ -205,3 +205,49 @@ def test_partial_objection_gone_from_the_final_and_empty_final_retract():
     (r2,) = a.on_transcript(t("", seg="customer-2"))
     assert r2.flag.retracted and r2.flag.flag_id == d.flag.flag_id
     assert a.on_transcript(t("", final=False, seg="customer-3")) == []
+
+
+def test_partial_raises_an_objection_on_its_cue_words_below_the_gate():
+    @dataclass
+    class DC(D):
+        method: str = ""
+
+    class CueObjection(FakeDetector):
+        def detect(self, text, speaker="unknown"):
+            if "not the right time" not in text:
+                return []
+            i = text.index("not the right time")
+            return [DC("objection", None, None, "timing", "not the right time", i, i + 18, 0.58,
+                       "cue")]
+
+    a = CallAnalyzer(CueObjection(), FakeRetriever(), compose, playbook_version="v9")
+    (d,) = a.on_transcript(t("it's not the right time we are in the", final=False))
+    assert d.flag.from_partial and d.flag.kind == "objection"
+    assert a.suggest(d, 12.0) is not None  # its card goes out on the partial
+    # a look-alike name below the gate still waits for the final
+    class Guess(FakeDetector):
+        def detect(self, text, speaker="unknown"):
+            return [DC("competitor", "algolia", "Algolia", "unspecified", "all go", 0, 6, 0.5,
+                       "phonetic")]
+
+    b = CallAnalyzer(Guess(), None, None, playbook_version="v9")
+    assert b.on_transcript(t("all go here", final=False)) == []
+    assert len(b.on_transcript(t("all go here"))) == 1
+
+
+def test_claim_at_the_lost_names_place_is_not_carried_when_another_competitor_owns_it():
+    class Both(CarryingDetector):
+        def detect(self, text, speaker="unknown"):
+            out = super().detect(text, speaker)
+            if "Typesense" in text:
+                i = text.index("Typesense")
+                out.append(D("competitor", "typesense", "Typesense", "pricing", "Typesense", i,
+                             i + 9, 0.9))
+            return out
+
+    a = CallAnalyzer(Both(), None, None, playbook_version="v9")
+    a.on_transcript(t("we like Algolia, Typesense", final=False, start=0.0, end=4.0))
+    out = a.on_transcript(t("we like the Typesense price", start=0.0, end=4.0))
+    by = {d.flag.competitor: d.flag for d in out}
+    assert by["algolia"].retracted  # the price claim is Typesense's, not the lost name's
+    assert "typesense" not in by and a.flag_count == 1  # confirmed as sent: nothing re-sent

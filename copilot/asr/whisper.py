@@ -115,14 +115,15 @@ class WhisperDecoder:
         text = f" We compared{ours} with {names}."
         self._hotword_tokens = self._tok.encode(text)[:80]
 
-    def _prompt(self, prev_text: str = "", hotwords: bool = True) -> list[int]:
+    def _prompt(self, prev_text: str = "", hotwords: bool = True,
+                timestamps: bool = False) -> list[int]:
         prompt: list[int] = []
         prev = self._tok.encode(" " + prev_text.strip())[-100:] if prev_text.strip() else []
         if hotwords and self._hotword_tokens:
             prev = self._hotword_tokens + prev
         if prev:
             prompt = [self._tok.sot_prev, *prev]
-        return prompt + list(self._tok.sot_sequence) + [self._tok.no_timestamps]
+        return prompt + list(self._tok.sot_sequence) + ([] if timestamps else [self._tok.no_timestamps])
 
     def features(self, audio: np.ndarray) -> np.ndarray:
         seconds = len(audio) / 16000
@@ -159,11 +160,12 @@ class WhisperDecoder:
         try:
             enc = self._wm.model.encode(self._ct2.StorageView.from_array(self.features(audio)))
             temps = _TEMPERATURES if final else _TEMPERATURES[:1]
-            chosen = self._generate(enc, self._prompt(prev_text, biased), seconds, temps)
+            ts = final and self.settings.final_timestamps
+            chosen = self._generate(enc, self._prompt(prev_text, biased, ts), seconds, temps)
             names = names_in(chosen[0], self._hotword_names) if biased else []
             if names:
                 # no earlier text either: it may hold the name from before
-                plain = self._generate(enc, self._prompt("", False), seconds, temps)
+                plain = self._generate(enc, self._prompt("", False, ts), seconds, temps)
                 if not all(supported(chosen[0], plain[0], n) for n in names):
                     chosen = plain  # the prompt put a name in that the audio does not carry
         except Exception as exc:  # noqa: BLE001
@@ -187,6 +189,8 @@ class WhisperDecoder:
                   ) -> tuple[str, float, float, float, float, bool]:
         """Greedy decode with temperature fallback; (text, avg_logprob, no_speech, cr, temp, loop)."""
         max_new = int(10 + seconds * _TOKENS_PER_SECOND)
+        if prompt[-1] != self._tok.no_timestamps:
+            max_new += int(seconds)  # a pair of timestamp tokens per few seconds of speech
         tried: list[tuple[str, float, float, float, float, bool]] = []
         greedy_words = 0
         for k, temp in enumerate(temperatures):

@@ -49,8 +49,11 @@ CONTEXT_WORDS: frozenset[str] = frozenset(
     vector vectors relevance engine license licence pricing cost costs migrate migration
     migrating vendor contract renewal renew opensearch lucene atlas mongodb deployment pipeline
     pipelines kafka logs logging observability apm plugin plugins connector connectors api apis
-    integration integrates integrate subscription enterprise algolia typesense meilisearch solr beacon""".split()
+    integration integrates integrate subscription enterprise algolia typesense meilisearch solr beacon
+    outage outages uptime sla""".split()
 )
+
+_PAID: frozenset[str] = frozenset({"pay", "paid", "pays", "paying"})
 
 # Words that never start a fuzzy/phonetic match: a name is never "the", "and", ….
 _STOPWORDS: frozenset[str] = frozenset(
@@ -267,6 +270,9 @@ class MentionDetector:
             near = [t for t in near if left <= t.start and t.end <= stop]
         if any(t.norm in CONTEXT_WORDS for t in near):
             return True
+        if i > 0 and tokens[i - 1].norm in _PAID:
+            return True  # "we pay Elastic for …": money goes to a vendor ("demand is elastic, so
+            # we pay less" has no vendor, hence only right before the word)
         # Capitalised mid-sentence reads as a proper noun ("we run Elastic today"); at a
         # sentence start capitals say nothing.
         first = tokens[i]

@@ -83,6 +83,11 @@ def test_ambiguous_alias_counts_with_context_or_mid_sentence_capital(detector):
     assert ids(detector, "the elastic cluster keeps going red") == ["elasticsearch"]
     assert ids(detector, "we run Elastic today") == ["elasticsearch"]
     assert ids(detector, "we run elastic today") == []
+    # money paid straight to it is vendor talk (a partial heard "We paid elastic." long before
+    # "subscription"); paying elsewhere in the sentence is not
+    assert ids(detector, "We paid elastic.") == ["elasticsearch"]
+    assert ids(detector, "the demand is elastic so we pay less") == []
+    assert ids(detector, "we had two outages with elastic last month") == ["elasticsearch"]
 
 
 def test_longer_product_wins_over_its_alias(detector):
