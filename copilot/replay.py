@@ -37,6 +37,8 @@ class ReplayResult:
     events: list[dict[str, Any]] = field(default_factory=list)
     latencies: dict[str, list[float]] = field(default_factory=dict)
     wall_seconds: float = 0.0
+    #: flag_id → latency of its first suggestion card (the ``suggestion`` latencies, by flag)
+    first_card_s: dict[str, float] = field(default_factory=dict)
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("type") == kind]
@@ -162,10 +164,13 @@ class ResultBuilder:
         v = self._sent_at[k]
         return None if np.isnan(v) else float(v)
 
-    def _lat(self, name: str, audio_t: float, arrived: float) -> None:
+    def _lat(self, name: str, audio_t: float, arrived: float) -> float | None:
         sent = self._sent(audio_t)
-        if sent is not None:
-            self.result.latencies.setdefault(name, []).append(round(arrived - sent, 4))
+        if sent is None:
+            return None
+        lat = round(arrived - sent, 4)
+        self.result.latencies.setdefault(name, []).append(lat)
+        return lat
 
     def add(self, e: dict[str, Any], arrived: float) -> None:
         self.result.events.append(e)
@@ -184,8 +189,10 @@ class ResultBuilder:
             # same card in place (the final's wording, LLM tokens) and are timed apart
             first = e["flag_id"] not in self._carded
             self._carded.add(e["flag_id"])
-            self._lat("suggestion" if first else "suggestion_update",
-                      self._flag_end[e["flag_id"]], arrived)
+            lat = self._lat("suggestion" if first else "suggestion_update",
+                            self._flag_end[e["flag_id"]], arrived)
+            if first and lat is not None:
+                self.result.first_card_s[e["flag_id"]] = lat
 
 
 async def replay_file(path: str | Path, url: str, *, encoding: str = "pcm_s16le",

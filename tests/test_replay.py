@@ -14,3 +14,4 @@ def test_the_first_card_per_flag_is_its_latency_and_re_typed_cards_are_updates()
     assert lat["flag"] == [0.4]
     assert lat["suggestion"] == [0.7]
     assert lat["suggestion_update"] == [5.0]
+    assert rb.result.first_card_s == {"f1": 0.7}  # by flag, for scoring true flags apart

@@ -28,7 +28,7 @@ _HEADLINE = (
     ("Latency (s)", ("first_partial_latency_p50_s", "first_partial_latency_p95_s",
                      "final_latency_p50_s", "final_latency_p95_s", "flag_latency_p50_s",
                      "flag_latency_p95_s", "suggestion_latency_p50_s", "suggestion_latency_p95_s",
-                     "suggestion_update_latency_p95_s")),
+                     "suggestion_true_flag_latency_p95_s", "suggestion_update_latency_p95_s")),
     ("Cost", ("rtf", "cpu_rtf", "offline_rtf", "peak_rss_mb", "audio_seconds")),
 )
 

@@ -70,7 +70,8 @@ MODES = {"websocket": 1.0, "inprocess": 4.0}
 #: rates the wire gets as stored; anything else (44.1 kHz FLAC…) is resampled to 16 kHz first
 _NATIVE_RATES = (8000, 16000)
 #: latency streams collected by the replay client
-_LATENCIES = ("first_partial", "final", "flag", "suggestion", "suggestion_update")
+_LATENCIES = ("first_partial", "final", "flag", "suggestion", "suggestion_true_flag",
+              "suggestion_update")
 
 
 @dataclass(frozen=True)
@@ -416,6 +417,13 @@ async def _run_case(case: Case, url: str, options: EvalOptions, offline_model: A
     res.audio_seconds = len(samples) / rate
     res.wall_seconds, res.cpu_seconds, res.offline_seconds = wall, cpu, offline_s
     res.latencies = {k: list(v) for k, v in replay.latencies.items()}
+    if res.match is not None:
+        # first cards of flags that matched a labelled mention: the latency "from the end of
+        # the triggering words" exists only where words triggered it (cards of false or
+        # retracted flags stay in ``suggestion``)
+        res.latencies["suggestion_true_flag"] = [
+            replay.first_card_s[res.flag_ids[pi]] for pi, _ in res.match.pairs
+            if res.flag_ids[pi] in replay.first_card_s]
     return res
 
 

@@ -213,6 +213,9 @@ def test_e2e_report_has_keys_and_sane_values(e2e_run) -> None:  # noqa: ANN001
     # the acceptance call names Elasticsearch and Algolia; the live path must find at least one
     assert report["flag_recall"] >= 0.5 and report["flag_tp"] >= 1
     assert report["flag_latency_p50_s"] is not None and report["flag_latency_p50_s"] > 0
+    # every matched flag got its card: the true-flag latencies are a subset of the first cards
+    assert 1 <= report["suggestion_true_flag_latency_n"] <= report["suggestion_latency_n"]
+    assert report["flags_retracted_true"] <= report["flags_retracted"]
     assert 0 < report["rtf"] < 1  # at 4x, wall time is about a quarter of the audio
     assert report["peak_rss_mb"] > 100
     assert "sales_call_two_competitors" in seen and "broken" in seen
