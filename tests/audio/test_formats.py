@@ -64,6 +64,32 @@ def test_sniffer_accepts_real_int16_speechlike_audio():
     assert sniffer.done  # looked, and found nothing wrong
 
 
+def test_sniffer_judges_stereo_as_soon_as_one_channel_has_sound():
+    # the rep talks first, the customer channel is still silent: no need to wait for it
+    fmt = AudioFormat("pcm_s16le", 16000, 2)
+    rng = np.random.default_rng(0)
+    rep = (rng.standard_normal(16000) * 0.1).astype(np.float32)  # 1 s
+    data = encode_samples(np.stack([rep, np.zeros_like(rep)], axis=1), "pcm_s16le")
+    sniffer = FormatSniffer(fmt)
+    fed = 0
+    while not sniffer.done:
+        chunk = data[fed:fed + 2560]  # 40 ms of stereo
+        sniffer.feed(chunk, decode_frame(fmt, chunk))
+        fed += len(chunk)
+    assert fed <= 0.6 * 16000 * 4  # judged within ~0.5 s of the rep's speech
+
+
+def test_sniffer_flags_stereo_float32_declared_as_int16():
+    fmt = AudioFormat("pcm_s16le", 16000, 2)
+    x = tone(1.2)
+    data = encode_samples(np.stack([x, np.zeros_like(x)], axis=1), "pcm_f32le")
+    sniffer = FormatSniffer(fmt)
+    with pytest.raises(AudioFormatError, match="float"):
+        for i in range(0, len(data), 3200):
+            chunk = data[i:i + 3200]
+            sniffer.feed(chunk, decode_frame(fmt, chunk))
+
+
 @pytest.mark.parametrize("kwargs, word", [
     ({"encoding": "opus"}, "encoding"),
     ({"sample_rate": 12345}, "sample_rate"),
