@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 Sender = Callable[[str], Awaitable[None]]
 
+#: a call further behind than this decodes its finals with the short encoder context
+_FULL_CONTEXT_MAX_LAG_S = 1.0
+
 
 class LiveCall:
     def __init__(self, engine: Engine, call_id: str, start: Start,
@@ -312,9 +315,13 @@ class LiveCall:
                 req = ch.next_request(partials=not self.degraded)
                 if req is None:
                     continue
+                # the full 30 s context for a final only while no other final waits and this
+                # call keeps up: under load a final gets the short context, never a late one
+                full = slots.finals_waiting == 0 and self.lag_s < _FULL_CONTEXT_MAX_LAG_S
                 result = await loop.run_in_executor(
-                    self.engine.decode_pool, functools.partial(self.engine.decoder.decode, req.audio,
-                                                     prev_text=ch.context(), final=req.final))
+                    self.engine.decode_pool, functools.partial(
+                        self.engine.decoder.decode, req.audio, prev_text=ch.context(),
+                        final=req.final, full_context=full))
             self._served[i] = time.time()
             await self._update_lag(ch, req.end)
             ev = ch.on_result(req, result)

@@ -64,6 +64,11 @@ class DecodeSlots:
     def busy(self) -> int:
         return self.slots - self._free
 
+    @property
+    def finals_waiting(self) -> int:
+        """Finals queued for a slot (the decoder shortens its context while any wait)."""
+        return sum(1 for w in self._waiters if w.priority()[0] == 0)
+
     async def acquire(self, priority: Callable[[], Priority]) -> int:
         """Wait for a slot; returns the class it was granted as (pass it to :meth:`release`)."""
         self._order += 1

@@ -125,9 +125,10 @@ class WhisperDecoder:
             prompt = [self._tok.sot_prev, *prev]
         return prompt + list(self._tok.sot_sequence) + ([] if timestamps else [self._tok.no_timestamps])
 
-    def features(self, audio: np.ndarray) -> np.ndarray:
+    def features(self, audio: np.ndarray, final: bool = False) -> np.ndarray:
         seconds = len(audio) / 16000
-        context = min(30, max(self.settings.min_context_s, math.ceil(seconds + 1.0)))
+        least = self.settings.final_context_s if final else self.settings.min_context_s
+        context = min(30, max(least, math.ceil(seconds + 1.0)))
         frames = int(context * 100)
         with self._fe_lock:  # FeatureExtractor mutates itself when given chunk_length
             feats = self._fe(audio, padding=160)[:, :-1]
@@ -135,7 +136,8 @@ class WhisperDecoder:
             feats = np.pad(feats, ((0, 0), (0, frames - feats.shape[1])))
         return np.ascontiguousarray(feats[None, :, :frames], dtype=np.float32)
 
-    def decode(self, audio: np.ndarray, prev_text: str = "", final: bool = True) -> DecodeResult:
+    def decode(self, audio: np.ndarray, prev_text: str = "", final: bool = True,
+               full_context: bool = True) -> DecodeResult:
         """Text of one utterance (16 kHz float32). Thread-safe.
 
         ``final=False`` (a partial) decodes greedily once, with no temperature fallback: a
@@ -146,6 +148,10 @@ class WhisperDecoder:
         A competitor name in the text is checked against a second, unbiased decode before it is
         published, partials included (they raise flags early): :mod:`copilot.asr.hotwords`,
         BUGS S14. That second decode runs only when a name appears, so it is rare.
+
+        A final is encoded with ``final_context_s`` of context (30 s: Whisper's own window),
+        unless ``full_context`` is false — the caller's choice under load, when other finals
+        are waiting for a decoder (it costs ~0.2 s of encoder time more per final).
         """
         t0 = time.perf_counter()
         # a short silent lead-in: an utterance that starts at the very first sample of a stream
@@ -158,7 +164,8 @@ class WhisperDecoder:
             seconds = 30.0
         biased = self.settings.hotwords and bool(self._hotword_tokens)
         try:
-            enc = self._wm.model.encode(self._ct2.StorageView.from_array(self.features(audio)))
+            enc = self._wm.model.encode(
+                self._ct2.StorageView.from_array(self.features(audio, final and full_context)))
             temps = _TEMPERATURES if final else _TEMPERATURES[:1]
             ts = final and self.settings.final_timestamps
             chosen = self._generate(enc, self._prompt(prev_text, biased, ts), seconds, temps)

@@ -27,10 +27,11 @@ async def test_a_free_slot_goes_to_finals_before_partials_and_oldest_first():
     ]
     await asyncio.sleep(0)
     assert slots.waiting == 4
+    assert slots.finals_waiting == 2  # the finals under load get the short encoder context
     release.set()
     await asyncio.gather(first, *waiters)
     assert log == ["busy", "final-old", "final-new", "partial-old", "partial-new"]
-    assert slots.busy == 0 and slots.waiting == 0
+    assert slots.busy == 0 and slots.waiting == 0 and slots.finals_waiting == 0
     assert slots.granted == {0: 2, 1: 3}
 
 
