@@ -111,17 +111,16 @@ class CallAnalyzer:
             if not t.final and d.confidence < self._partial_min and not sure:
                 continue
             key = (t.segment_id, d.competitor_id or f"objection:{d.claim_type}")
-            if t.final:
-                confirmed.add(key)
-                if d.competitor_id:
-                    named_at.append(getattr(d, "mention_start", -1) if getattr(
-                        d, "mention_start", -1) >= 0 else d.char_start)
             # when the words were said: proportional to the name's character offset within the
             # utterance (the evidence may start earlier, at a claim cue)
             lo = getattr(d, "mention_start", -1)
             hi = getattr(d, "mention_end", -1)
             if lo < 0:
                 lo, hi = d.char_start, d.char_end
+            if t.final:
+                confirmed.add(key)
+                if d.competitor_id:
+                    named_at.append(lo)
             span = max(t.end - t.start, 0.0)
             n = max(len(t.text), 1)
             start = t.start + span * lo / n
