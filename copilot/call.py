@@ -26,7 +26,7 @@ from dataclasses import replace
 import numpy as np
 
 from copilot.analysis import CallAnalyzer, Proposal
-from copilot.asr.streaming import ChannelTranscriber
+from copilot.asr.streaming import ChannelTranscriber, decode_request
 from copilot.asr.vad import VadStream
 from copilot.audio.formats import FormatSniffer, decode_frame
 from copilot.audio.resample import StreamResampler
@@ -61,7 +61,8 @@ class LiveCall:
         opts = engine.segmenter_options()
         self.channels = [
             ChannelTranscriber(spk, VadStream(engine.vad), opts,
-                               carry_context=engine.settings.asr.carry_context)
+                               carry_context=engine.settings.asr.carry_context,
+                               partial_commit=engine.settings.asr.partial_commit)
             for spk in start.speakers
         ]
         self._wake = [asyncio.Event() for _ in self.channels]
@@ -318,13 +319,12 @@ class LiveCall:
                 # the full 30 s context for a final only while no other final waits and this
                 # call keeps up: under load a final gets the short context, never a late one
                 full = slots.finals_waiting == 0 and self.lag_s < _FULL_CONTEXT_MAX_LAG_S
-                result = await loop.run_in_executor(
+                result, committed = await loop.run_in_executor(
                     self.engine.decode_pool, functools.partial(
-                        self.engine.decoder.decode, req.audio, prev_text=ch.context(),
-                        final=req.final, full_context=full))
+                        decode_request, self.engine.decoder, req, ch.context(), full))
             self._served[i] = time.time()
             await self._update_lag(ch, req.end)
-            ev = ch.on_result(req, result)
+            ev = ch.on_result(req, result, committed)
             if ev is None:
                 continue
             ev = replace(ev, audio_received=round(self.received_s, 3))

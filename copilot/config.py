@@ -76,6 +76,9 @@ class AsrSettings(_Section):
     #: word of "13 … 20" counted one per second ("19 20 20", BUGS S09 test, reproducible),
     #: with no closing timestamp to tell the invented word by (docs/streaming.md §2)
     final_timestamps: bool = False
+    #: partials of a long utterance decode only its uncommitted tail; the words before a pause
+    #: are frozen once (copilot/asr/streaming.py, docs/streaming.md). Finals are not affected
+    partial_commit: bool = True
     #: bias decoding towards competitor names (a prompt sentence; see docs/streaming.md)
     hotwords: bool = True
     #: our own product's name, said in the hotword prompt so it is spelled right too

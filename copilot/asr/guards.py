@@ -51,11 +51,12 @@ def _norm(w: str) -> str:
     return re.sub(r"[^\w']", "", w.lower())
 
 
-# hyphen- or comma-joined runs count piece by piece: an 8 kHz call gave "looked 3-10-0-0-…-0"
-# and, in another run, "3,000,000,…,000" — one whitespace token each, which no n-gram test saw,
-# well under the token cap. Four or more copies, as for words ("1,000,000,000" is a billion).
-_PIECE = re.compile(r"[^\s,-]+")
-_JOINED_RUN = re.compile(r"\b(\w+)(?:([-,])\1\b)(?:\2\1\b){2,}")
+# hyphen-, comma- or dot-joined runs count piece by piece: an 8 kHz call gave "looked
+# 3-10-0-0-…-0" and, in other runs, "3,000,000,…,000" and "3.0.5.5.5.…" — one whitespace token
+# each, which no n-gram test saw, well under the token cap. Four or more copies, as for words
+# ("1,000,000,000" is a billion, "1.1.1" a version).
+_PIECE = re.compile(r"[^\s,.-]+")
+_JOINED_RUN = re.compile(r"\b(\w+)(?:([-,.])\1\b)(?:\2\1\b){2,}")
 
 
 def has_loop(text: str, min_repeats: int = 3, max_n: int = 8) -> bool:

@@ -24,6 +24,8 @@ from copilot.asr.vad import WINDOW
 __all__ = ["DecodeRequest", "SegmenterOptions", "UtteranceSegmenter"]
 
 RATE = 16000
+#: a pause inside an utterance, for partial commits: ≥ 96 ms below the hysteresis threshold
+_PAUSE_WINDOWS = 3
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,15 @@ class DecodeRequest:
     end: float
     audio: np.ndarray
     final: bool
+    #: partials: sample offsets (into ``audio``) of pauses inside the utterance, where the
+    #: transcriber may commit the words before (copilot/asr/streaming.py)
+    pauses: tuple[int, ...] = ()
+    #: partials: samples of ``audio`` whose text is already committed (decode from here) …
+    skip: int = 0
+    #: … and, when above ``skip``, decode ``audio[skip:commit]`` as a piece of its own and commit
+    #: its text; ``prefix`` is the utterance's text committed so far
+    commit: int = 0
+    prefix: str = ""
 
 
 class UtteranceSegmenter:
@@ -145,9 +156,23 @@ class UtteranceSegmenter:
     def _emit(self, n_windows: int, final: bool) -> None:
         audio = np.concatenate(self._windows[:n_windows]) if n_windows else np.zeros(0, np.float32)
         start = self._utt_start * WINDOW / RATE
+        pauses = () if final else self._pauses(n_windows)
         self.requests.append(
-            DecodeRequest(self._index, start, start + len(audio) / RATE, audio, final)
+            DecodeRequest(self._index, start, start + len(audio) / RATE, audio, final, pauses)
         )
+
+    def _pauses(self, n_windows: int) -> tuple[int, ...]:
+        """Middles of the runs of ≥ ``_PAUSE_WINDOWS`` silent windows with speech on both sides."""
+        out: list[int] = []
+        run, spoke = 0, False
+        for i, p in enumerate(self._probs[:n_windows]):
+            if p < self._neg:
+                run += 1
+                continue
+            if spoke and run >= _PAUSE_WINDOWS:
+                out.append((i - run + run // 2) * WINDOW)
+            run, spoke = 0, spoke or p >= self.o.threshold
+        return tuple(out)
 
     def _finish(self, n_windows: int) -> None:
         speech = sum(1 for p in self._probs[:n_windows] if p >= self.o.threshold)

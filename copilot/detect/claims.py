@@ -60,6 +60,7 @@ CLAIM_CUES: dict[str, re.Pattern[str]] = {
         r"merchandising", r"(?:vector|semantic|hybrid|neural|ai) search", r"synonyms?",
         r"typo tolerance", r"facet(?:s|ing|ed)?", r"geo ?search", r"personali[sz]ation",
         r"you (?:guys )?(?:lack|are missing|don't have)", r"missing",
+        r"(?:didn't|did not|don't|do not|can't|cannot|couldn't|could not) (?:see|find) (?:that|it|this|those|them|one|\w+) in your",
     ),
     "integration": _cues(
         r"integrat(?:e|es|ed|ion|ions)", r"connectors?", r"plug[- ]?ins?", r"shopify", r"magento",
@@ -78,6 +79,9 @@ CLAIM_CUES: dict[str, re.Pattern[str]] = {
         r"secure", r"certifi(?:ed|cation|cations)", r"audit(?:s|ed)?", r"encrypt(?:ed|ion)",
         r"data residency", r"sso", r"saml", r"pen(?:etration)? test(?:s|ing)?", r"infosec",
         r"our data", r"on[- ]prem(?:ise|ises)?", r"self[- ]host(?:ed|ing)?",
+        # residency said without the word: "keeps our data in the European Union"
+        r"european union",
+        r"(?:keeps?|keeping|stored|hosted|hosts) (?:our |the |your |all )?\w+ in the (?:eu|uk|us)",
     ),
     "support": _cues(
         r"support(?: team| plan| contract| engineer| tickets?)?", r"sla", r"24/7", r"24 ?x ?7",

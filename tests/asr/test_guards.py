@@ -52,3 +52,7 @@ def test_hyphen_joined_loop_is_seen_and_collapsed() -> None:
     assert collapse_repeats(commas) == "already looked 3,000"
     assert not has_loop("a budget of 1,000,000,000 dollars", min_repeats=4)
     assert collapse_repeats("it costs 2,000,000") == "it costs 2,000,000"
+    dots = "Elasticsearch already, but 3.0." + ".".join(["5"] * 22) + "."
+    assert has_loop(dots, min_repeats=4)
+    assert collapse_repeats(dots) == "Elasticsearch already, but 3.0.5."
+    assert not has_loop("we run version 1.1.1 of it, that is 2.5 times faster.", min_repeats=4)

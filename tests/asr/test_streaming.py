@@ -118,3 +118,104 @@ def test_context_carries_earlier_finals_only_when_asked_and_resets_after_a_sampl
     assert on.context() == ""  # a sampled (temperature > 0.5) final is not carried
     on.on_result(final(3), result("x" * 500))
     assert len(on.context()) <= 240  # bounded however long the call
+
+
+class PiecewiseDecoder:
+    """Stands in for WhisperDecoder: text by how much audio it is given; records each call.
+
+    The utterance is 0.4 s of pre-roll and 2 s of speech, a pause at 2.5 s, then more speech:
+    2.3–2.7 s is the piece before the pause, under 2.3 s the tail after it, more the whole.
+    """
+
+    def __init__(self, *, agree=True):
+        self.agree = agree
+        self.calls = []
+
+    def decode(self, audio, prev_text="", final=True, full_context=True):
+        s = len(audio) / 16000
+        self.calls.append((round(s, 2), prev_text, final))
+        if final:
+            return result("We run Algolia. It is fast.")
+        if 2.3 <= s <= 2.7:
+            return result("We run Algolia.")
+        if s < 2.3:
+            return result("It is fast.")
+        return result("We run Algolia. It is" if self.agree else "We ran a Golia. It is")
+
+
+def partial(ch, dec):
+    from copilot.asr.streaming import decode_request
+
+    req = ch.next_request()
+    assert req is not None and not req.final
+    res, committed = decode_request(dec, req, "")
+    return req, ch.on_result(req, res, committed)
+
+
+def test_segmenter_reports_pauses_inside_the_utterance_not_the_preroll():
+    ch = make()
+    run(ch, np.concatenate([silence(1), speech(2), silence(0.2), speech(1.5)]))
+    req = ch.segmenter.requests[-1] if ch.segmenter.requests else ch.next_request()
+    assert not req.final
+    assert len(req.pauses) == 1
+    # preroll (0.4 s) + 2 s of speech, then the middle of the 0.2 s pause
+    assert abs(req.pauses[0] / 16000 - 2.5) < 0.1
+
+
+def test_long_partial_commits_the_words_before_a_pause_once_two_decodes_agree():
+    from copilot.asr.streaming import decode_request
+
+    ch, dec = make(), PiecewiseDecoder()
+    run(ch, np.concatenate([silence(1), speech(2), silence(0.2), speech(1.2)]))
+    req, ev = partial(ch, dec)  # long enough, but no whole decode to agree with yet
+    assert req.commit == 0 and ev.text == "We run Algolia. It is"
+    run(ch, speech(0.5))
+    req, ev = partial(ch, dec)  # the piece before the pause, decoded alone, agrees
+    assert req.commit > 0 and ev.text == "We run Algolia. It is fast."
+    run(ch, speech(0.5))
+    dec.calls.clear()
+    req, ev = partial(ch, dec)
+    # only the uncommitted audio is decoded, with the committed words as its prompt
+    assert req.skip == req.pauses[0] and req.prefix == "We run Algolia."
+    assert len(dec.calls) == 1 and dec.calls[0][1] == "We run Algolia."
+    assert dec.calls[0][0] < len(req.audio) / 16000 - 2
+    assert ev.text == "We run Algolia. It is fast." and ev.segment_id == "customer-0"
+    run(ch, silence(1))
+    dec.calls.clear()
+    req = ch.next_request()
+    assert req.final
+    res, committed = decode_request(dec, req, "")
+    assert committed is None and len(dec.calls) == 1  # the final: the whole utterance at once
+    assert dec.calls[0][0] == round(len(req.audio) / 16000, 2)
+    assert ch.on_result(req, res).text == "We run Algolia. It is fast."
+    # the next utterance starts uncommitted
+    run(ch, np.concatenate([speech(2), silence(0.2), speech(1.2)]))
+    assert ch.next_request().skip == 0
+
+
+def test_a_piece_the_whole_decode_disagrees_with_is_not_committed():
+    ch, dec = make(), PiecewiseDecoder(agree=False)
+    run(ch, np.concatenate([silence(1), speech(2), silence(0.2), speech(1.2)]))
+    partial(ch, dec)  # whole: "We ran a Golia. It is"
+    run(ch, speech(0.5))
+    req, _ = partial(ch, dec)  # alone: "We run Algolia." - no agreement
+    assert req.commit > 0
+    for _ in range(3):  # later tries are judged against fresh whole decodes, never themselves
+        run(ch, speech(0.5))
+        req, _ = partial(ch, dec)
+        assert req.skip == 0 and req.prefix == ""
+
+
+def test_short_utterances_and_the_switch_off_decode_whole():
+    ch, dec = make(), PiecewiseDecoder()
+    run(ch, np.concatenate([silence(1), speech(1.0), silence(0.2), speech(0.8)]))
+    partial(ch, dec)
+    run(ch, speech(0.2))
+    req, _ = partial(ch, dec)
+    assert req.commit == 0 and req.skip == 0  # under 3 s: nothing to gain
+    off = ChannelTranscriber("customer", LoudIsSpeech(), SegmenterOptions(partial_interval_s=0.5),
+                             partial_commit=False)
+    for more in (speech(3.5), speech(0.5), speech(0.5)):
+        run(off, more)
+        req, _ = partial(off, dec)
+        assert req.commit == 0 and req.skip == 0
