@@ -5,6 +5,10 @@
   words said twice in a row is also cut: on short padded input tiny.en likes to emit the whole
   utterance twice ("And so my fellow Americans. And so my fellow Americans."), while people
   almost never repeat a four-word phrase back to back.
+- An echo (BUGS S09, S17): on padded input tiny.en also repeats the utterance's last phrase after
+  a word or two of its own ("… for your country. I ask what you can do for your country."). A
+  phrase of four or more words said again within two words is cut when the text holds more
+  words than its audio can ("Ask what …" twice is 17 words in 3.0 s; brisk speech is ~4 words/s).
 - Text invented on non-speech (BUGS S01): Whisper's stock outro phrases on a segment with a high
   no-speech probability or a low log-probability are dropped.
 """
@@ -18,6 +22,7 @@ __all__ = [
     "collapse_doubled",
     "collapse_repeats",
     "compression_ratio",
+    "drop_echo",
     "has_loop",
     "is_hallucination",
 ]
@@ -61,7 +66,17 @@ _JOINED_RUN = re.compile(r"\b(\w+)(?:([-,.])\1\b)(?:\2\1\b){2,}")
 
 def has_loop(text: str, min_repeats: int = 3, max_n: int = 8) -> bool:
     words = [_norm(w) for w in _PIECE.findall(text)]
-    return _find_loop(words, min_repeats, max_n) is not None
+    return _find_loop(words, min_repeats, max_n) is not None or _dots(text) >= min_repeats
+
+
+def _dots(text: str) -> int:
+    """The longest run of tokens without a word character: "The... ... ... ..." is a loop too
+    (a partial of the stereo Algolia call, decoded from the middle of a word)."""
+    best = run = 0
+    for token in _WORD.findall(text):
+        run = run + 1 if not _norm(token) else 0
+        best = max(best, run)
+    return best
 
 
 _LONG_PHRASE = 4  # words; phrases this long count as looping after two copies
@@ -116,6 +131,39 @@ def collapse_doubled(text: str, max_n: int = 3) -> str:
         if len(words) >= 2 * n and any(words[-n:]) and words[-n:] == words[-2 * n : -n]:
             return " ".join(tokens[:-n])
     return text
+
+
+#: words per second of audio (pre-roll and padding included) above which a text holds more
+#: speech than its audio can: brisk conversation runs at 3–4, padding makes the measure lower
+_MAX_WORDS_PER_S = 4.5
+#: words allowed between a phrase and its echo
+_ECHO_GAP = 2
+
+
+def drop_echo(text: str, seconds: float) -> str:
+    """Cut the second copy of a ≥ 4-word phrase repeated within two words, while ``text`` is
+    too many words for ``seconds`` of audio (see the module docstring). Spoken restarts ("we
+    want to make sure, I mean, we want to make sure") fit their audio and are kept."""
+    tokens = _WORD.findall(text)
+    while seconds > 0 and len(tokens) / seconds > _MAX_WORDS_PER_S:
+        words = [_norm(w) for w in tokens]
+        cut = _echo(words)
+        if cut is None:
+            break
+        tokens = tokens[: cut[0]] + tokens[cut[1]:]
+    return " ".join(tokens) if tokens != _WORD.findall(text) else text
+
+
+def _echo(words: list[str]) -> tuple[int, int] | None:
+    """(start, end) of the words to cut: the longest phrase's echo and the gap before it."""
+    for n in range(len(words) // 2, _LONG_PHRASE - 1, -1):
+        for i in range(len(words) - 2 * n + 1):
+            gram = words[i : i + n]
+            for gap in range(_ECHO_GAP + 1):
+                j = i + n + gap
+                if words[j : j + n] == gram:
+                    return i + n, j + n
+    return None
 
 
 def is_hallucination(text: str, no_speech_prob: float, avg_logprob: float) -> bool:

@@ -2,6 +2,7 @@ from copilot.asr.guards import (
     collapse_doubled,
     collapse_repeats,
     compression_ratio,
+    drop_echo,
     has_loop,
     is_hallucination,
 )
@@ -56,3 +57,22 @@ def test_hyphen_joined_loop_is_seen_and_collapsed() -> None:
     assert has_loop(dots, min_repeats=4)
     assert collapse_repeats(dots) == "Elasticsearch already, but 3.0.5."
     assert not has_loop("we run version 1.1.1 of it, that is 2.5 times faster.", min_repeats=4)
+
+
+def test_an_echo_too_fast_for_its_audio_is_cut() -> None:
+    # tiny.en on 3.0 s of JFK, 8 s of padded context: the phrase again after a word of its own
+    echo = ("Ask what you can do for your country. I ask what you can do for your country.")
+    assert drop_echo(echo, 3.0) == "Ask what you can do for your country."
+    # the same words over audio long enough to hold them were said twice: kept
+    assert drop_echo(echo, 6.0) == echo
+    # a spoken restart at a plausible rate is kept; a short phrase is never an echo
+    restart = "we want to make sure, I mean, we want to make sure it scales"
+    assert drop_echo(restart, 4.0) == restart
+    assert drop_echo("no no no I said no no", 1.0) == "no no no I said no no"
+    assert drop_echo("", 1.0) == ""
+
+
+def test_a_run_of_bare_dots_is_a_loop() -> None:
+    assert has_loop("The... ... ... ... ... ... ...")
+    assert not has_loop("Well... I mean... maybe.")
+    assert not has_loop("Wait - what - no.")
