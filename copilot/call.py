@@ -310,18 +310,23 @@ class LiveCall:
                 await wake.wait()
                 wake.clear()
                 continue
-            async with slots.slot(lambda: self._decode_priority(i)):
-                # picked only once the slot is ours: the newest partial, or a final that
-                # arrived while we waited
-                req = ch.next_request(partials=not self.degraded)
-                if req is None:
-                    continue
-                # the full 30 s context for a final only while no other final waits and this
-                # call keeps up: under load a final gets the short context, never a late one
-                full = slots.finals_waiting == 0 and self.lag_s < _FULL_CONTEXT_MAX_LAG_S
-                result, committed = await loop.run_in_executor(
-                    self.engine.decode_pool, functools.partial(
-                        decode_request, self.engine.decoder, req, ch.context(), full))
+            early = ch.take_early_final()  # decoded already: no slot needed
+            if early is not None:
+                req, result = early
+                committed = None
+            else:
+                async with slots.slot(lambda: self._decode_priority(i)):
+                    # picked only once the slot is ours: the newest partial, or a final that
+                    # arrived while we waited
+                    req = ch.next_request(partials=not self.degraded)
+                    if req is None:
+                        continue
+                    # the finals' full context only while no other final waits and this call
+                    # keeps up: under load a final gets the short context, never a late one
+                    full = slots.finals_waiting == 0 and self.lag_s < _FULL_CONTEXT_MAX_LAG_S
+                    result, committed = await loop.run_in_executor(
+                        self.engine.decode_pool, functools.partial(
+                            decode_request, self.engine.decoder, req, ch.context(), full))
             self._served[i] = time.time()
             await self._update_lag(ch, req.end)
             ev = ch.on_result(req, result, committed)

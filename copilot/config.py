@@ -64,6 +64,11 @@ class AsrSettings(_Section):
     #: offline decoding — finals-only WER AxonData 0.509 → 0.395, MUL1423 0.336 → 0.260 at 30 s
     #: vs 8 s, clean speech equal — for ~0.2 s more encoder time per final (docs/streaming.md §5)
     final_context_s: float = Field(30.0, gt=0, le=30)
+    #: at start-up the finals' context is cut (30 → 24 → 20 → 16 → 12 s) until one encoder pass
+    #: costs at most this on the machine at hand; 0 always uses ``final_context_s``. 0.35 s keeps
+    #: 30 s where it costs 0.22–0.33 s and picks 16 s on a CPU where 30 s costs 0.72 s
+    #: (WhisperDecoder.calibrate, docs/streaming.md)
+    final_encoder_budget_s: float = Field(0.35, ge=0)
     #: prompt each decode with the end of the channel's earlier finals, as offline Whisper does.
     #: Off: its WER effect was within run-to-run noise (AxonData −2.4, SNG1640 −0.6, pyannote
     #: +1.2 points) and it primed continuations not in the audio — counting "1. … 6." made

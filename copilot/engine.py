@@ -79,6 +79,7 @@ class Engine:
         t = time.perf_counter()
         decoder = WhisperDecoder(settings.asr)
         decoder.set_hotwords(hotword_names(playbooks), settings.asr.own_product)
+        decoder.calibrate(settings.asr.final_encoder_budget_s)
         vad = SileroVad()
         timings["asr"] = time.perf_counter() - t
 

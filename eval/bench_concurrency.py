@@ -139,9 +139,9 @@ def instrument(engine: Any, timers: StageTimers) -> None:
         CallAnalyzer.suggest = _cls_wrap("analysis", CallAnalyzer.suggest)
         orig_emit = UtteranceSegmenter._emit
 
-        def emit(self: Any, n: int, final: bool) -> None:
+        def emit(self: Any, n: int, final: bool, early: bool = False) -> None:
             _ACTIVE[0].add("requested_final" if final else "requested_partial", 0.0)
-            orig_emit(self, n, final)
+            orig_emit(self, n, final, early)
 
         UtteranceSegmenter._emit = emit
         orig_next = ChannelTranscriber.next_request
@@ -153,6 +153,15 @@ def instrument(engine: Any, timers: StageTimers) -> None:
             return req
 
         ChannelTranscriber.next_request = next_request
+        orig_take = ChannelTranscriber.take_early_final
+
+        def take_early_final(self: Any) -> Any:
+            got = orig_take(self)
+            if got is not None:  # a final published from its early final, no decode
+                _ACTIVE[0].add("reused_final", 0.0)
+            return got
+
+        ChannelTranscriber.take_early_final = take_early_final
         ChannelTranscriber._bench_timed = True
 
 

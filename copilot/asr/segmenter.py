@@ -4,7 +4,10 @@ Policy (measured in docs/streaming.md): audio becomes an *utterance* when Silero
 probability crosses ``threshold``; it ends after ``min_silence_ms`` below ``threshold - 0.15``
 (Silero's own hysteresis). While an utterance grows, a *partial* decode of the whole utterance so
 far is requested every ``partial_interval_s`` of new audio and at the first pause; when it ends,
-one *final* decode.
+one *final* decode. Once a pause has lasted ``_SETTLED_PAUSE_WINDOWS`` the partial is an *early
+final*: decoded as a final would be, and reused by the final if no speech came since (the final
+request then carries ``early_final``), so the final does not wait out the rest of the endpointing
+window before its decode even starts.
 Past ``soft_utterance_s`` a shorter pause (``long_silence_ms``) ends the utterance; utterances
 that still reach ``max_utterance_s`` are cut at the least speech-like window of their last
 seconds, so the recogniser's buffer stays bounded however long someone talks (BUGS S08). Audio
@@ -26,6 +29,8 @@ __all__ = ["DecodeRequest", "SegmenterOptions", "UtteranceSegmenter"]
 RATE = 16000
 #: a pause inside an utterance, for partial commits: ≥ 96 ms below the hysteresis threshold
 _PAUSE_WINDOWS = 3
+#: the early final this far into a pause (192 ms; the endpoint is ≥ 300 ms)
+_SETTLED_PAUSE_WINDOWS = 6
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,10 @@ class DecodeRequest:
     #: its text; ``prefix`` is the utterance's text committed so far
     commit: int = 0
     prefix: str = ""
+    #: a partial: > 0 makes it an early final of its ``audio`` (this many samples), decoded with
+    #: the finals' settings. A final: the early final of its first ``early_final`` samples
+    #: still stands (only silence followed), so its result may be reused
+    early_final: int = 0
 
 
 class UtteranceSegmenter:
@@ -91,6 +100,7 @@ class UtteranceSegmenter:
         self._in_speech = False
         self._silence = 0
         self._since_partial = 0
+        self._early = 0  # windows covered by the open utterance's standing early final
         self._index = 0
         self.requests: list[DecodeRequest] = []
 
@@ -131,6 +141,8 @@ class UtteranceSegmenter:
         self._t += 1
         self._since_partial += 1
         self._silence = self._silence + 1 if p < self._neg else 0
+        if self._silence == 0:
+            self._early = 0  # speech again: the early final no longer covers the utterance
         silence_s = self._silence * WINDOW / RATE
         endpoint_ms = o.min_silence_ms
         if self.buffered_seconds >= o.soft_utterance_s:
@@ -146,6 +158,12 @@ class UtteranceSegmenter:
         if self._since_partial * WINDOW / RATE >= o.partial_interval_s and self._silence == 0:
             self._since_partial = 0
             self._emit(len(self._windows), final=False)
+        elif self._silence == _SETTLED_PAUSE_WINDOWS:
+            # once more, with the silence after the last word in view (tiny.en often drops or
+            # mishears a word the audio ends on), and decoded as the final will be
+            self._since_partial = 0
+            self._early = len(self._windows)
+            self._emit(len(self._windows), final=False, early=True)
         elif self._silence == 1 and self._since_partial >= 3:
             # speech just paused: show the last words now rather than with the final, which
             # waits out the endpointing window (measured: 15% of words otherwise first appeared
@@ -153,13 +171,16 @@ class UtteranceSegmenter:
             self._since_partial = 0
             self._emit(len(self._windows), final=False)
 
-    def _emit(self, n_windows: int, final: bool) -> None:
+    def _emit(self, n_windows: int, final: bool, early: bool = False) -> None:
         audio = np.concatenate(self._windows[:n_windows]) if n_windows else np.zeros(0, np.float32)
         start = self._utt_start * WINDOW / RATE
         pauses = () if final else self._pauses(n_windows)
-        self.requests.append(
-            DecodeRequest(self._index, start, start + len(audio) / RATE, audio, final, pauses)
-        )
+        if final:  # the standing early final, if it covers this final's speech
+            early_final = self._early * WINDOW if 0 < self._early <= n_windows else 0
+        else:
+            early_final = len(audio) if early else 0
+        self.requests.append(DecodeRequest(self._index, start, start + len(audio) / RATE, audio,
+                                           final, pauses, early_final=early_final))
 
     def _pauses(self, n_windows: int) -> tuple[int, ...]:
         """Middles of the runs of ≥ ``_PAUSE_WINDOWS`` silent windows with speech on both sides."""
@@ -180,6 +201,7 @@ class UtteranceSegmenter:
             self._emit(n_windows, final=True)
             self._index += 1
         self._in_speech = False
+        self._early = 0
         self._preroll.clear()
         for w in self._windows[n_windows:][-self._preroll.maxlen :]:
             self._preroll.append(w)
@@ -195,6 +217,7 @@ class UtteranceSegmenter:
         pauses = np.flatnonzero(tail < self._neg)
         cut = lo + int(pauses[-1] if pauses.size else np.argmin(tail)) + 1
         rest_w, rest_p = self._windows[cut:], self._probs[cut:]
+        self._early = 0  # the windows shift under it
         self._emit(cut, final=True)
         self._index += 1
         self._utt_start += cut
@@ -207,5 +230,6 @@ class UtteranceSegmenter:
             self._windows.append(self._pending)
             self._probs.append(self.o.threshold)
             self._pending = np.zeros(0, dtype=np.float32)
+            self._early = 0  # the stream's last samples may hold speech the early final lacks
         if self._in_speech:
             self._finish(len(self._windows))

@@ -69,7 +69,7 @@ def decode_request(decoder: _Decoder, req: DecodeRequest, context: str = "",
     commits, the text to commit (``None`` otherwise). A partial's result text is the whole
     utterance so far: committed prefix, committed piece, then the decoded tail.
     """
-    if req.final:
+    if req.final or req.early_final:
         return decoder.decode(req.audio, prev_text=context, final=True,
                               full_context=full_context), None
     prev = f"{context} {req.prefix}".strip()
@@ -104,6 +104,8 @@ class ChannelTranscriber:
         self._commit: tuple[int, int, str] = (-1, 0, "")
         # the last partial's text past the committed prefix: (index, samples committed, text)
         self._last_rest: tuple[int, int, str] = (-1, 0, "")
+        # the open utterance's early final: (index, samples decoded, result)
+        self._early: tuple[int, int, DecodeResult] | None = None
         self._partial_commit = partial_commit
         self.ended = False
         self.samples_in = 0
@@ -170,7 +172,22 @@ class ChannelTranscriber:
         req, self._partial = self._partial, None
         if req is None or not partials:
             return None
-        return self._plan(req) if self._partial_commit else req
+        return self._plan(req) if self._partial_commit and not req.early_final else req
+
+    def take_early_final(self) -> tuple[DecodeRequest, DecodeResult] | None:
+        """The next final, with its result, when its early final already decoded it.
+
+        Only silence followed that decode, so decoding the final again would give the same
+        words half a second later: the final is published without a decode slot.
+        """
+        if not self._finals or self._early is None:
+            return None
+        req = self._finals[0]
+        index, samples, result = self._early
+        if not req.early_final or (index, samples) != (req.index, req.early_final):
+            return None
+        self._early = None
+        return self._finals.popleft(), result
 
     def _plan(self, req: DecodeRequest) -> DecodeRequest:
         index, skip, prefix = self._commit
@@ -201,14 +218,19 @@ class ChannelTranscriber:
         """
         seg = self.segment_id(req.index)
         if not req.final:
-            if req.index <= self._closed_index:
-                return None
-            if req.commit > req.skip:  # a commit attempt: the next one needs a fresh whole decode
+            # bookkeeping first: an early final is kept for its final even when that final
+            # was queued while it decoded (the utterance is closed by then)
+            if req.early_final:  # nothing here to commit against
+                self._early = (req.index, req.early_final, result)
+                self._last_rest = (-1, 0, "")
+            elif req.commit > req.skip:  # a commit attempt: the next one needs a fresh whole decode
                 if committed and _agrees(committed, self._last_rest, req):
                     self._commit = (req.index, req.commit, f"{req.prefix} {committed}".strip())
                 self._last_rest = (-1, 0, "")
             else:
                 self._last_rest = (req.index, req.skip, result.text[len(req.prefix):].strip())
+            if req.index <= self._closed_index:
+                return None
             if result.dropped or not result.text:
                 return None
             self._shown.add(req.index)

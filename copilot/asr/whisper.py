@@ -22,6 +22,7 @@ from copilot.asr.guards import (
     collapse_doubled,
     collapse_repeats,
     compression_ratio,
+    drop_echo,
     has_loop,
     is_hallucination,
 )
@@ -99,6 +100,10 @@ class WhisperDecoder:
         self._fe_lock = threading.Lock()
         self._hotword_tokens: list[int] = []
         self._hotword_names: list[str] = []
+        #: the finals' encoder context in use; :meth:`calibrate` fits it to this machine
+        self.final_context_s = float(settings.final_context_s)
+        #: encoder seconds measured per context by :meth:`calibrate` ({} until it runs)
+        self.encoder_cost: dict[int, float] = {}
 
     def set_hotwords(self, words: list[str], own_product: str = "") -> None:
         """Names to bias decoding towards, as a ``<|startofprev|>`` prompt.
@@ -125,9 +130,46 @@ class WhisperDecoder:
             prompt = [self._tok.sot_prev, *prev]
         return prompt + list(self._tok.sot_sequence) + ([] if timestamps else [self._tok.no_timestamps])
 
+    def calibrate(self, budget_s: float) -> float:
+        """Fit the finals' encoder context to this CPU; returns the context chosen (seconds).
+
+        The encoder's cost grows with its context, and CPUs differ a lot: 30 s took 0.22–0.33 s
+        on the 2-vCPU box most figures in docs/streaming.md come from and 0.72 s on a 2-vCPU
+        AVX2-only EPYC, where it alone made finals 1.2 s late. So the longest context from
+        ``final_context_s`` down (30, 24, 20, 16, 12 s, never below ``min_context_s``) whose
+        encoder pass fits ``budget_s`` is used; WER gives back less than latency gains (finals
+        on five phone calls: 0.340 at 30 s, 0.367 at 16–20 s, ≈ 0.43 at 8 s). ``budget_s <= 0``
+        keeps ``final_context_s``. Each context is timed after one warm-up pass, best of two.
+        """
+        top = float(self.settings.final_context_s)
+        least = float(self.settings.min_context_s)
+        if budget_s <= 0 or top <= least:
+            self.final_context_s = top
+            return top
+        steps = sorted({int(top), *(c for c in (24, 20, 16, 12) if least < c < top)},
+                       reverse=True)
+        chosen = least
+        for context in steps:
+            feats = self._ct2.StorageView.from_array(
+                np.zeros((1, self._wm.model.n_mels, int(context * 100)), np.float32))
+            self._wm.model.encode(feats)  # warm-up: first use of a shape allocates
+            cost = math.inf
+            for _ in range(2):
+                t = time.perf_counter()
+                self._wm.model.encode(feats)
+                cost = min(cost, time.perf_counter() - t)
+            self.encoder_cost[context] = round(cost, 3)
+            if cost <= budget_s:
+                chosen = float(context)
+                break
+        self.final_context_s = min(top, chosen)
+        log.info("finals use %.0f s of encoder context (encoder s per context: %s; budget %.2f s)",
+                 self.final_context_s, self.encoder_cost, budget_s)
+        return self.final_context_s
+
     def features(self, audio: np.ndarray, final: bool = False) -> np.ndarray:
         seconds = len(audio) / 16000
-        least = self.settings.final_context_s if final else self.settings.min_context_s
+        least = self.final_context_s if final else self.settings.min_context_s
         context = min(30, max(least, math.ceil(seconds + 1.0)))
         frames = int(context * 100)
         with self._fe_lock:  # FeatureExtractor mutates itself when given chunk_length
@@ -177,8 +219,8 @@ class WhisperDecoder:
                     chosen = plain  # the prompt put a name in that the audio does not carry
         except Exception as exc:  # noqa: BLE001
             raise AsrError(f"decoding failed: {exc}", retryable=True) from exc
-        text, avg, nsp, cr, temp, _ = chosen
-        text = collapse_repeats(text)
+        text, avg, nsp, cr, temp, looped = chosen
+        text = drop_echo(collapse_repeats(text), seconds - len(_LEAD_IN) / 16000)
         if seconds < _DOUBLING_MAX_S:
             text = collapse_doubled(text)
         return DecodeResult(
@@ -188,7 +230,8 @@ class WhisperDecoder:
             compression_ratio=float(cr),
             temperature=temp,
             seconds=time.perf_counter() - t0,
-            dropped=is_hallucination(text, nsp, avg),
+            # a partial has no fallback: a loop is not shown, the previous partial stands
+            dropped=is_hallucination(text, nsp, avg) or (looped and not final),
         )
 
     def _generate(self, enc: object, prompt: list[int], seconds: float,

@@ -87,3 +87,50 @@ def test_past_the_soft_length_a_shorter_pause_ends_the_utterance():
     # ... the second pause, 5.4 s in, ends it
     assert 5.0 < finals[0].end - finals[0].start < 6.2
     assert finals[1].end - finals[1].start < 2.0
+
+
+def test_a_pause_gets_a_partial_at_its_start_and_an_early_final_once_settled():
+    seg = UtteranceSegmenter(SegmenterOptions(partial_interval_s=10))  # no cadence partials
+    feed(seg, [0.0] * windows(1) + [0.9] * windows(2) + [0.0] * windows(1))
+    partials = [r for r in seg.requests if not r.final]
+    final = next(r for r in seg.requests if r.final)
+    assert len(partials) == 2
+    speech_end = 3.0
+    # the first as the pause begins, the second ~0.2 s into it: both before the final
+    assert abs(partials[0].end - speech_end) <= 2 * W
+    assert abs(partials[1].end - (speech_end + 0.19)) <= 2 * W
+    assert partials[1].end < final.end
+    # the second is the early final, and only silence followed it: the final may reuse it
+    assert partials[0].early_final == 0
+    assert partials[1].early_final == len(partials[1].audio) > 0
+    assert final.early_final == partials[1].early_final
+    assert np.array_equal(final.audio[: final.early_final], partials[1].audio)
+
+
+def test_speech_after_an_early_final_voids_it():
+    seg = UtteranceSegmenter(SegmenterOptions(partial_interval_s=10))
+    # a 0.25 s pause inside the sentence (early final at 0.19 s), then more speech
+    feed(seg, [0.0] * windows(1) + [0.9] * windows(2) + [0.0] * windows(0.25)
+         + [0.9] * windows(1) + [0.0] * windows(0.1) + [0.4] * windows(0.2) + [0.0] * windows(1))
+    early = [r for r in seg.requests if not r.final and r.early_final]
+    finals = [r for r in seg.requests if r.final]
+    assert len(finals) == 1 and len(early) == 2
+    # the final may only reuse the last early final, which came after all the speech
+    assert finals[0].early_final == early[-1].early_final
+    assert early[-1].end > 4.2
+    # a window between the thresholds (0.4: not silence) also voided the one before it
+    seg2 = UtteranceSegmenter(SegmenterOptions(partial_interval_s=10))
+    feed(seg2, [0.0] * windows(1) + [0.9] * windows(2) + [0.0] * windows(0.25)
+         + [0.4] * windows(0.1) + [0.0] * windows(1))
+    last_early = [r for r in seg2.requests if not r.final and r.early_final][-1]
+    final2 = next(r for r in seg2.requests if r.final)
+    assert final2.early_final == last_early.early_final and last_early.end > 3.3
+
+
+def test_a_cut_or_a_flushed_stream_does_not_reuse_an_early_final():
+    seg = UtteranceSegmenter(SegmenterOptions(partial_interval_s=10))
+    feed(seg, [0.0] * windows(1) + [0.9] * windows(2) + [0.0] * windows(0.25))
+    seg.feed(np.zeros(100, np.float32), np.zeros(0, np.float32))  # < 1 window pending
+    seg.end()
+    final = next(r for r in seg.requests if r.final)
+    assert final.early_final == 0  # the stream's last samples were never judged silence

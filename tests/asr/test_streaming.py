@@ -219,3 +219,44 @@ def test_short_utterances_and_the_switch_off_decode_whole():
         run(off, more)
         req, _ = partial(off, dec)
         assert req.commit == 0 and req.skip == 0
+
+
+def test_a_final_reuses_its_early_final_when_only_silence_followed():
+    ch = make()
+    run(ch, np.concatenate([silence(0.3), speech(1.2), silence(0.25)]))
+    early = ch.next_request()
+    assert early is not None and early.early_final == len(early.audio)
+    ev = ch.on_result(early, result("we looked at Algolia"))
+    assert ev is not None and not ev.final  # shown at once, as a partial
+    run(ch, silence(0.6))
+    got = ch.take_early_final()
+    assert got is not None
+    final, res = got
+    assert final.final and res.text == "we looked at Algolia"
+    ev_f = ch.on_result(final, res)
+    assert ev_f.final and ev_f.segment_id == ev.segment_id
+    assert ch.next_request() is None  # the final was taken, not decoded again
+
+
+def test_an_early_final_voided_by_more_speech_is_not_reused():
+    ch = make()
+    run(ch, np.concatenate([silence(0.3), speech(1.2), silence(0.25)]))
+    early = ch.next_request()
+    ch.on_result(early, result("we looked at"))
+    run(ch, np.concatenate([speech(0.6), silence(0.1)]))
+    assert ch.take_early_final() is None  # no final yet
+    run(ch, silence(0.6))
+    # a later early final came (speech ended again) but was not decoded: the final decodes
+    assert ch.take_early_final() is None
+    f = ch.next_request()
+    assert f is not None and f.final and f.early_final > len(early.audio)
+
+
+def test_an_early_final_decoded_after_its_final_was_queued_is_still_reused():
+    ch = make()
+    run(ch, np.concatenate([silence(0.3), speech(1.2), silence(0.25)]))
+    early = ch.next_request()  # its decode is slow: the endpoint passes meanwhile
+    run(ch, silence(0.6))
+    assert ch.on_result(early, result("slow but right")) is None  # stale as a partial
+    got = ch.take_early_final()
+    assert got is not None and got[1].text == "slow but right"
