@@ -7,7 +7,9 @@ words, a note; every annotation must reach the store with the right target id.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -17,10 +19,12 @@ from tests.web.driver import final_segments, finish_call, start_call
 
 pytestmark = pytest.mark.slow
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "widget.png"
+#: the README's picture; refreshed only on request (COPILOT_DOCS_SCREENSHOT=1), so a test run
+#: leaves the checkout as it found it
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "widget.png"
 
 
-def test_widget_end_to_end(page, live_server, engine, finished_calls) -> None:  # noqa: ANN001
+def test_widget_end_to_end(page, live_server, engine, finished_calls, tmp_path) -> None:  # noqa: ANN001
     call_id = f"web-e2e-{int(time.time())}"
     start_call(page, call_id)
     store = engine.store
@@ -52,8 +56,11 @@ def test_widget_end_to_end(page, live_server, engine, finished_calls) -> None:  
     page.locator(".notes li .status[data-state='saved']").wait_for(state="attached", timeout=15_000)
 
     # mid-call screenshot for docs/widget.md (two cards, transcript, a highlighted flag)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    shot = tmp_path / "widget.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("COPILOT_DOCS_SCREENSHOT") == "1":
+        shutil.copyfile(shot, DOCS_SCREENSHOT)
 
     # accept the first card with the keyboard shortcut (newest card = top of the stack)
     page.locator("body").click(position={"x": 5, "y": 5})
