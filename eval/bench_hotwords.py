@@ -99,6 +99,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     names = [c.name for c in comps]
     detector = MentionDetector(comps)
     dec = WhisperDecoder(settings.asr)
+    # the finals' context the server would use on this machine (WhisperDecoder.calibrate)
+    context_s = dec.calibrate(settings.asr.final_encoder_budget_s)
     clips: list[dict[str, Any]] = []  # {kind, said (competitor id|None), audio list, ref}
     with tempfile.TemporaryDirectory(prefix="bench-hot-") as tmp:
         k = 0
@@ -168,6 +170,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "off": c["text"]["off"], "on": c["text"]["on"]} for c in clips
                if c["kind"] != "named" or c["voice"] == f"{args.voices[0]}@{args.rates[0]}"]
     return {"benchmark": "bench_hotwords", "machine": machine(), "catalog": names,
+            "final_context_s": context_s, "encoder_s_per_context": dec.encoder_cost,
             "voices": args.voices, "rates": args.rates, "templates": TEMPLATES,
             "prompt_on": f"We compared {settings.asr.own_product} with {', '.join(names[:-1])} "
                          f"and {names[-1]}.", "results": results, "examples": samples}
