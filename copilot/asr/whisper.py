@@ -134,7 +134,7 @@ class WhisperDecoder:
         """Fit the finals' encoder context to this CPU; returns the context chosen (seconds).
 
         The encoder's cost grows with its context, and CPUs differ a lot: 30 s took 0.22–0.33 s
-        on the 2-vCPU box most figures in docs/streaming.md come from and 0.72 s on a 2-vCPU
+        on the 2-vCPU box most figures in docs/streaming.md come from and 0.69–0.74 s on a 2-vCPU
         AVX2-only EPYC, where it alone made finals 1.2 s late. So the longest context from
         ``final_context_s`` down (30, 24, 20, 16, 12 s, never below ``min_context_s``) whose
         encoder pass fits ``budget_s`` is used; WER gives back less than latency gains (finals
@@ -143,6 +143,7 @@ class WhisperDecoder:
         """
         top = float(self.settings.final_context_s)
         least = float(self.settings.min_context_s)
+        self.encoder_cost = {}
         if budget_s <= 0 or top <= least:
             self.final_context_s = top
             return top
@@ -219,7 +220,7 @@ class WhisperDecoder:
                     chosen = plain  # the prompt put a name in that the audio does not carry
         except Exception as exc:  # noqa: BLE001
             raise AsrError(f"decoding failed: {exc}", retryable=True) from exc
-        text, avg, nsp, cr, temp, looped = chosen
+        text, avg, nsp, cr, temp, _ = chosen
         text = drop_echo(collapse_repeats(text), seconds - len(_LEAD_IN) / 16000)
         if seconds < _DOUBLING_MAX_S:
             text = collapse_doubled(text)
@@ -230,8 +231,9 @@ class WhisperDecoder:
             compression_ratio=float(cr),
             temperature=temp,
             seconds=time.perf_counter() - t0,
-            # a partial has no fallback: a loop is not shown, the previous partial stands
-            dropped=is_hallucination(text, nsp, avg) or (looped and not final),
+            # a partial has no fallback: one that still loops once its repeats are collapsed
+            # ("The... ... ... ...") is not shown, the previous partial stands
+            dropped=is_hallucination(text, nsp, avg) or (not final and has_loop(text)),
         )
 
     def _generate(self, enc: object, prompt: list[int], seconds: float,
