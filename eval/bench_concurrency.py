@@ -232,6 +232,9 @@ async def run_n(url: str, n: int, loop: np.ndarray, seconds: float, timers: Stag
         "partials_requested": req_p, "partials_decoded": run_p,
         "partials_skipped_share": round(1 - run_p / req_p, 3) if req_p else None,
         "partial_events": partials,
+        # finals published from their early final (no decode) vs decoded after the endpoint
+        "finals_reused": timers.calls.get("reused_final", 0),
+        "finals_decoded": timers.calls.get("decoded_final", 0),
         "cpu_pct": round(100 * cpu / wall, 1),
         "stage_seconds": stages,
         # stage wall time over the sum of all stages' wall time (threads overlap, so shares of

@@ -3,12 +3,12 @@
 Biasing the decoder towards competitor names fixes names it cannot spell ("I'll go here" →
 "Algolia") but also invents them ("okay, perfect" → "Algolia is perfect" on a real SpokenWOZ
 call). So a final that contains a hotword name is decoded again without the prompt, the two word
-sequences are aligned, and the name is kept only where the unbiased words in its place start with
-the name's first consonant and carry most of its consonants in order (metaphone, vowels dropped;
-at least 60 %, so two of Algolia's L-K-L): "i'll go here" (LKHR) and "I'll only once" (LNLYNS)
-hold Algolia; "okay" (K), "hello" (HL) and "and all the" (NTL0: "confirmed and all the" became
-"confirmed on Algolia" on a SpokenWOZ restaurant call) do not; an inserted name with nothing in
-its place never passes.
+sequences are aligned, and the name is kept only where the unbiased words in its place carry
+most of its consonants in order (metaphone, vowels dropped; at least 60 %, so two of Algolia's
+L-K-L): "i'll go here" (LKHR), "our goal in" (RKLN) and "I'll only once" (LNLYNS) hold Algolia;
+"okay" (K), "hello" (HL) and "and all the" (NTL0: "confirmed and all the" became "confirmed on
+Algolia" on a SpokenWOZ restaurant call) do not; an inserted name with nothing in its place
+never passes. (Until 2026-12-04 one consonant, the first, was enough: the SpokenWOZ false flag.)
 """
 
 from __future__ import annotations
@@ -45,10 +45,7 @@ def _common(a: str, b: str) -> int:
 
 
 def _sounds_like(name: str, span: str) -> bool:
-    if not name or not span:
-        return False
-    first = span.find(name[0])
-    return first >= 0 and _common(name, span[first:]) >= math.ceil(_CONSONANTS_KEPT * len(name))
+    return bool(name) and _common(name, span) >= math.ceil(_CONSONANTS_KEPT * len(name))
 
 
 def names_in(text: str, names: list[str]) -> list[str]:

@@ -7,6 +7,8 @@ def test_a_misheard_name_is_confirmed_by_its_sound_alike():
     assert supported("runs on Elasticsearch and", "runs on elastic search and", "Elasticsearch")
     assert supported("we compared Typesense", "we compared type sentence", "Typesense")
     assert supported("Honestly, Algolia was cheaper", "Honestly, I'll only once cheaper", "Algolia")
+    assert supported("already runs Algolia in production", "already runs our goal in production",
+                     "Algolia")
 
 
 def test_a_name_the_prompt_invented_is_refused():
@@ -19,6 +21,7 @@ def test_a_name_the_prompt_invented_is_refused():
     assert not supported("The car tab I think confirmed on Algolia.",
                          "The car tab I think confirmed and all the...", "Algolia")
     assert not supported("Algolia, here, run", "Hello, here, run", "Algolia")
+    assert not supported("talking to Algolia about", "talking to our will you about", "Algolia")
 
 
 def test_names_in():
