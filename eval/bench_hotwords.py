@@ -9,7 +9,7 @@ Audio:
   by the live path's VAD segmenter, as the server would.
 
 Each clip is decoded by :class:`copilot.asr.whisper.WhisperDecoder` with hotwords **off**
-(``set_hotwords([])``, the baseline) and **on** (the catalog names, as the engine sets them).
+(``set_hotwords([])``, the baseline) and **on** (the one-word catalog names, as the engine sets them).
 Reported per competitor and setting: *exact* hit rate (the catalog spelling appears, case and
 spaces ignored) and *detected* rate (:class:`copilot.detect.mentions.MentionDetector`, aliases and
 fuzzy matching included, finds that competitor). False names: catalog mentions found in transcripts
@@ -91,12 +91,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from copilot.asr.whisper import WhisperDecoder
     from copilot.config import load_settings
     from copilot.detect.mentions import MentionDetector
+    from copilot.engine import hotword_names
     from copilot.evaluation.dataset import load_dataset
     from copilot.playbooks.loader import load_playbooks
 
     settings = load_settings()
     comps = list(load_playbooks(settings.playbooks_dir).competitors)
     names = [c.name for c in comps]
+    # the prompt as the engine sets it (one-word names only), so the figures are the product's
+    prompted = hotword_names(load_playbooks(settings.playbooks_dir))
     detector = MentionDetector(comps)
     dec = WhisperDecoder(settings.asr)
     # the finals' context the server would use on this machine (WhisperDecoder.calibrate)
@@ -128,7 +131,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     results: dict[str, Any] = {}
     for setting in ("off", "on"):
-        dec.set_hotwords(names if setting == "on" else [], settings.asr.own_product)
+        dec.set_hotwords(prompted if setting == "on" else [], settings.asr.own_product)
         t0 = time.perf_counter()
         per_name: dict[str, dict[str, int]] = {c.id: {"n": 0, "exact": 0, "detected": 0} for c in comps}
         false: list[dict[str, Any]] = []
@@ -172,8 +175,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {"benchmark": "bench_hotwords", "machine": machine(), "catalog": names,
             "final_context_s": context_s, "encoder_s_per_context": dec.encoder_cost,
             "voices": args.voices, "rates": args.rates, "templates": TEMPLATES,
-            "prompt_on": f"We compared {settings.asr.own_product} with {', '.join(names[:-1])} "
-                         f"and {names[-1]}.", "results": results, "examples": samples}
+            "prompt_on": f"We compared {settings.asr.own_product} with "
+                         f"{', '.join(prompted[:-1])} and {prompted[-1]}.",
+            "results": results, "examples": samples}
 
 
 def main(argv: list[str] | None = None) -> int:
