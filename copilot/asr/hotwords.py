@@ -3,27 +3,31 @@
 Biasing the decoder towards competitor names fixes names it cannot spell ("I'll go here" →
 "Algolia") but also invents them ("okay, perfect" → "Algolia is perfect" on a real SpokenWOZ
 call). So a final that contains a hotword name is decoded again without the prompt, the two word
-sequences are aligned, and the name is kept only where the unbiased words in its place carry
-most of its consonants in order (metaphone, vowels dropped; at least 60 %, so two of Algolia's
-L-K-L): "i'll go here" (LKHR), "our goal in" (RKLN) and "I'll only once" (LNLYNS) hold Algolia;
+sequences are aligned, and the name is kept only where the unbiased words in its place sound like
+it: their consonant skeletons (metaphone, vowels dropped) share at least two consonants in order
+and most of their length (Dice ≥ 0.4), and no other prompted name sounds more like them.
+"i'll go here" (LKHR), "our goal in" (RKLN) and "I'll only once" (LNLYNS) hold Algolia (L-K-L);
 "okay" (K), "hello" (HL) and "and all the" (NTL0: "confirmed and all the" became "confirmed on
-Algolia" on a SpokenWOZ restaurant call) do not; an inserted name with nothing in its place
-never passes. (Until 2026-12-04 one consonant, the first, was enough: the SpokenWOZ false flag.)
+Algolia" on a SpokenWOZ restaurant call) do not, nor does "the Elastic", which is
+Elasticsearch's; an inserted name with nothing in its place never passes. (Until 2026-12-04 the
+name's first consonant alone was enough: the SpokenWOZ false flag.)
 """
 
 from __future__ import annotations
 
 import difflib
-import math
 import re
+from collections.abc import Sequence
 
 import jellyfish
 
 __all__ = ["names_in", "supported"]
 
 _WORD = re.compile(r"[\w']+")
-#: share of the name's consonants the unbiased words in its place must carry, in order
-_CONSONANTS_KEPT = 0.6
+#: Dice similarity of consonant skeletons (2 × common subsequence / total length) the unbiased
+#: words in a name's place must reach: "I'll only once" has 0.44 with Algolia, "hello" 0.40 but
+#: one consonant only, "and all the" 0.29
+_MIN_LIKENESS = 0.4
 
 
 def _words(text: str) -> list[str]:
@@ -45,7 +49,9 @@ def _common(a: str, b: str) -> int:
 
 
 def _sounds_like(name: str, span: str) -> bool:
-    return bool(name) and _common(name, span) >= math.ceil(_CONSONANTS_KEPT * len(name))
+    # two consonants in order at least ("okay" has only Algolia's K), and most of each side's
+    # consonants shared: "the Elastic" (0LSTK) for Elasticsearch (LSTKSRX) is 4 of 5 and 7
+    return _common(name, span) >= min(2, len(name)) and _likeness(name, span) >= _MIN_LIKENESS
 
 
 def names_in(text: str, names: list[str]) -> list[str]:
@@ -59,11 +65,18 @@ def names_in(text: str, names: list[str]) -> list[str]:
     return out
 
 
-def supported(biased: str, plain: str, name: str) -> bool:
-    """Every occurrence of ``name`` in ``biased`` has sound-alike words in ``plain``."""
+def _likeness(a: str, b: str) -> float:
+    return 2 * _common(a, b) / (len(a) + len(b)) if a and b else 0.0
+
+
+def supported(biased: str, plain: str, name: str, others: Sequence[str] = ()) -> bool:
+    """Every occurrence of ``name`` in ``biased`` has sound-alike words in ``plain``, which do
+    not sound more like one of the ``others`` (the rest of the prompt's names): "the idea of the
+    Elastic" (0LSTK) carries Algolia's L-K too, but it is Elasticsearch's (8 kHz scripted call)."""
     b, p, nm = _words(biased), _words(plain), _words(name)
-    # not every consonant: espeak's "Algolia" came out "I'll only once" unbiased (no K); the
-    # invented names had nothing, other consonants, or one shared L in their place
+    rivals = [_skeleton("".join(_words(o))) for o in others if _words(o) != nm]
+    # a likeness, not every consonant: espeak's "Algolia" came out "I'll only once" unbiased
+    # (no K); the invented names had nothing, other consonants, or one shared L in their place
     need = _skeleton("".join(nm))
     ops = difflib.SequenceMatcher(a=b, b=p, autojunk=False).get_opcodes()
     for i in range(len(b) - len(nm) + 1):
@@ -77,6 +90,9 @@ def supported(biased: str, plain: str, name: str) -> bool:
                     span += p[j1 + max(lo, i1) - i1 : j1 + min(hi, i2) - i1]
                 else:
                     span += p[j1:j2]
-        if not _sounds_like(need, _skeleton("".join(span))):
+        heard = _skeleton("".join(span))
+        if not _sounds_like(need, heard):
+            return False
+        if any(_likeness(r, heard) > _likeness(need, heard) for r in rivals):
             return False
     return True

@@ -216,7 +216,8 @@ class WhisperDecoder:
             if names:
                 # no earlier text either: it may hold the name from before
                 plain = self._generate(enc, self._prompt("", False, ts), seconds, temps)
-                if not all(supported(chosen[0], plain[0], n) for n in names):
+                if not all(supported(chosen[0], plain[0], n, self._hotword_names)
+                           for n in names):
                     chosen = plain  # the prompt put a name in that the audio does not carry
         except Exception as exc:  # noqa: BLE001
             raise AsrError(f"decoding failed: {exc}", retryable=True) from exc

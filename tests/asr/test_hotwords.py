@@ -24,6 +24,21 @@ def test_a_name_the_prompt_invented_is_refused():
     assert not supported("talking to Algolia about", "talking to our will you about", "Algolia")
 
 
+def test_a_name_heard_as_another_prompted_name_is_refused():
+    names = ["Algolia", "Elasticsearch", "Typesense"]
+    # 8 kHz scripted call: the prompt turned "the Elastic…" into Algolia (L-K in both)
+    assert not supported("It likes the idea of Algolia.", "It likes the idea of the Elastic.",
+                         "Algolia", names)
+    assert supported("It likes the idea of Elasticsearch.", "It likes the idea of the Elastic.",
+                     "Elasticsearch", names)
+    # real Algolia sound-alikes still sound more like Algolia than like the other names
+    for heard in ("To be honest, I'll go here quoted us", "Honestly, I'll only once cheaper",
+                  "already runs our goal in production"):
+        biased = heard.replace("I'll go here", "Algolia").replace("I'll only once", "Algolia")
+        biased = biased.replace("our goal in", "Algolia in")
+        assert supported(biased, heard, "Algolia", names), heard
+
+
 def test_names_in():
     assert names_in("We run Elasticsearch, not algolia.", ["Algolia", "Typesense",
                                                            "Elasticsearch"]) == [
