@@ -3,9 +3,10 @@
 Biasing the decoder towards competitor names fixes names it cannot spell ("I'll go here" →
 "Algolia") but also invents them ("okay, perfect" → "Algolia is perfect" on a real SpokenWOZ
 call). So a final that contains a hotword name is decoded again without the prompt, the two word
-sequences are aligned, and the name is kept only where the unbiased words in its place sound like
-it: their consonant skeletons (metaphone, vowels dropped) share at least two consonants in order
-and most of their length (Dice ≥ 0.4), and no other prompted name sounds more like them.
+sequences are aligned, and the name is kept only where some run of the unbiased words in its
+place sounds like it: their consonant skeletons (metaphone, vowels dropped) share at least two
+consonants in order and most of their length (Dice ≥ 0.4), and no other prompted name sounds
+more like them.
 "i'll go here" (LKHR), "our goal in" (RKLN) and "I'll only once" (LNLYNS) hold Algolia (L-K-L);
 "okay" (K), "hello" (HL) and "and all the" (NTL0: "confirmed and all the" became "confirmed on
 Algolia" on a SpokenWOZ restaurant call) do not, nor does "the Elastic", which is
@@ -90,7 +91,12 @@ def supported(biased: str, plain: str, name: str, others: Sequence[str] = ()) ->
                     span += p[j1 + max(lo, i1) - i1 : j1 + min(hi, i2) - i1]
                 else:
                     span += p[j1:j2]
-        heard = _skeleton("".join(span))
+        # the name's own words within the span: an edit block can hold its neighbours too
+        # ("Algolia answers in 120 milliseconds" vs "Elderly and Sir Under 2020 Mille second",
+        # stereo scripted call), whose consonants would drown the name's ("elderly": L-L)
+        heard = max((_skeleton("".join(span[a:z])) for a in range(len(span))
+                     for z in range(a + 1, len(span) + 1)),
+                    key=lambda h: _likeness(need, h), default="")
         if not _sounds_like(need, heard):
             return False
         if any(_likeness(r, heard) > _likeness(need, heard) for r in rivals):

@@ -9,6 +9,11 @@ def test_a_misheard_name_is_confirmed_by_its_sound_alike():
     assert supported("Honestly, Algolia was cheaper", "Honestly, I'll only once cheaper", "Algolia")
     assert supported("already runs Algolia in production", "already runs our goal in production",
                      "Algolia")
+    # the stereo scripted call: the unprompted decode re-cut the words around the name, so its
+    # edit block holds the neighbours too; "Elderly" alone (L-L) is Algolia's place
+    assert supported("The Algolia answers in 120 milliseconds for us and your pilot",
+                     "The Elderly and Sir Under 2020 Mille second for us and your pilot",
+                     "Algolia", ["Algolia", "Elasticsearch", "Typesense"])
 
 
 def test_a_name_the_prompt_invented_is_refused():
