@@ -5,8 +5,8 @@ Biasing the decoder towards competitor names fixes names it cannot spell ("I'll 
 call). So a final that contains a hotword name is decoded again without the prompt, the two word
 sequences are aligned, and the name is kept only where some run of the unbiased words in its
 place sounds like it: their consonant skeletons (metaphone, vowels dropped) share at least two
-consonants in order and most of their length (Dice ≥ 0.4), and no other prompted name sounds
-more like them.
+consonants in order and a Dice likeness of at least 0.4, and no other prompted name sounds more
+like them.
 "i'll go here" (LKHR), "our goal in" (RKLN) and "I'll only once" (LNLYNS) hold Algolia (L-K-L);
 "okay" (K), "hello" (HL) and "and all the" (NTL0: "confirmed and all the" became "confirmed on
 Algolia" on a SpokenWOZ restaurant call) do not, nor does "the Elastic", which is
@@ -49,9 +49,13 @@ def _common(a: str, b: str) -> int:
     return row[-1]
 
 
+def _likeness(a: str, b: str) -> float:
+    return 2 * _common(a, b) / (len(a) + len(b)) if a and b else 0.0
+
+
 def _sounds_like(name: str, span: str) -> bool:
-    # two consonants in order at least ("okay" has only Algolia's K), and most of each side's
-    # consonants shared: "the Elastic" (0LSTK) for Elasticsearch (LSTKSRX) is 4 of 5 and 7
+    # two consonants in order at least ("okay" has only Algolia's K), and a Dice likeness: "the
+    # Elastic" (0LSTK) for Elasticsearch (LSTKSRX) shares 4 of 5 and 7 (0.67)
     return _common(name, span) >= min(2, len(name)) and _likeness(name, span) >= _MIN_LIKENESS
 
 
@@ -64,10 +68,6 @@ def names_in(text: str, names: list[str]) -> list[str]:
         if nm and any(words[i:i + len(nm)] == nm for i in range(len(words) - len(nm) + 1)):
             out.append(name)
     return out
-
-
-def _likeness(a: str, b: str) -> float:
-    return 2 * _common(a, b) / (len(a) + len(b)) if a and b else 0.0
 
 
 def supported(biased: str, plain: str, name: str, others: Sequence[str] = ()) -> bool:
@@ -99,6 +99,7 @@ def supported(biased: str, plain: str, name: str, others: Sequence[str] = ()) ->
                     key=lambda h: _likeness(need, h), default="")
         if not _sounds_like(need, heard):
             return False
-        if any(_likeness(r, heard) > _likeness(need, heard) for r in rivals):
+        own = _likeness(need, heard)
+        if any(_likeness(r, heard) > own for r in rivals):
             return False
     return True
